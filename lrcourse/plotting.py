@@ -1,0 +1,87 @@
+"""One figure style for the whole course: labelled axes, PNG output, log lr axes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+#: A colour per schedule, so a schedule looks the same in every notebook.
+SCHEDULE_COLORS = {
+    "constant": "#4d4d4d",
+    "step decay": "#e08214",
+    "cosine": "#2166ac",
+    "warmup + cosine": "#1b7837",
+    "1cycle": "#b2182b",
+}
+
+_STYLE = {
+    "figure.figsize": (7.5, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+    # The course is deterministic; so are its figures.
+    "svg.hashsalt": "lrcourse",
+}
+
+
+def use_course_style() -> None:
+    """Apply the course's matplotlib style and make notebooks emit PNG (not SVG) figures.
+
+    nbval compares SVG text but skips PNG, so PNG keeps strict mode about the text.
+    """
+    mpl.rcParams.update(_STYLE)
+    try:  # only inside IPython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except Exception:  # pragma: no cover - outside a kernel there is nothing to set
+        pass
+
+
+def color_for(name: str) -> str | None:
+    """The course colour of a schedule, or None to let matplotlib choose."""
+    return SCHEDULE_COLORS.get(name)
+
+
+def plot_lr_curves(
+    curves: Mapping[str, np.ndarray],
+    *,
+    ax: Axes | None = None,
+    log: bool = True,
+    title: str | None = None,
+    xlabel: str = "step",
+) -> Axes:
+    """Plot lr against step for each named curve; a log y axis when the lr spans decades."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for name, lrs in curves.items():
+        lrs = np.asarray(lrs, dtype=float)
+        ax.plot(np.arange(lrs.size), lrs, label=name, color=color_for(name))
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("learning rate" + (" (log scale)" if log else ""))
+    if title:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    return ax
+
+
+def finish(fig: Figure | None = None) -> None:
+    """Lay out and show the current figure (``plt.show`` leaves no text repr for nbval)."""
+    (fig or plt.gcf()).tight_layout()
+    plt.show()
