@@ -48,11 +48,13 @@ def _as_steps(step: int | Steps) -> tuple[NDArray[np.int64], bool]:
         )
     if arr.size and arr.min() < 0:
         raise ValueError(f"step must be >= 0, got {int(arr.min())}")
-    return arr.astype(np.int64, copy=False), arr.ndim == 0
+    # Scalars take the array path too (as 1-element arrays): numpy's vectorized math can
+    # round differently from its scalar math, and fn(s) must equal fn(array)[i] exactly.
+    return np.atleast_1d(arr).astype(np.int64, copy=False), arr.ndim == 0
 
 
 def _out(lr: LR, scalar: bool) -> float | LR:
-    return float(lr) if scalar else lr
+    return float(lr[0]) if scalar else lr
 
 
 def _check_lr(name: str, value: float) -> float:
@@ -119,7 +121,8 @@ def step_decay_schedule(step, *, lr=1e-2, drop_factor=0.1, drop_every=30):
     if not 0 < float(drop_factor) <= 1:
         raise ValueError(f"drop_factor must be in (0, 1], got {drop_factor!r}")
     drop_every = _check_int("drop_every", drop_every, 1)
-    return _out(lr * float(drop_factor) ** (t // drop_every), scalar)
+    drops = (t // drop_every).astype(np.float64)
+    return _out(lr * np.power(float(drop_factor), drops), scalar)
 
 
 @overload
@@ -139,8 +142,9 @@ def cosine_schedule(step, *, lr_max=1e-3, lr_min=1e-5, total_steps=1000):
     t, scalar = _as_steps(step)
     lr_min, lr_max = _check_min_max(lr_min, lr_max)
     total = _check_int("total_steps", total_steps, 1)
-    progress = np.minimum(t, total) / total
-    return _out(lr_min + 0.5 * (lr_max - lr_min) * (1.0 + np.cos(np.pi * progress)), scalar)
+    # The same float operations in the same order as torch's closed form: equal to the bit.
+    cos = np.cos(np.pi * np.minimum(t, total) / total)
+    return _out(lr_min + (lr_max - lr_min) * (1.0 + cos) / 2, scalar)
 
 
 @overload
@@ -168,9 +172,9 @@ def warmup_cosine_schedule(step, *, lr_max=1e-3, lr_min=1e-5, warmup_steps=100, 
     lr(t) = lr_min + (lr_max - lr_min) * (1 + cos(pi * p)) / 2      for t >= W,
             p = min(t - W, T - W) / (T - W)
 
-    with W = warmup_steps and T = total_steps. When W == T there is no decay phase: the
-    schedule warms up and then holds lr_min, its final value (the lesson's code divides
-    by zero here).
+    with W = warmup_steps and T = total_steps. lr(W) = lr_max always; when W == T there
+    is no decay phase and the schedule holds lr_max after its warmup (the lesson's code
+    divides by zero here).
     """
     t, scalar = _as_steps(step)
     lr_min, lr_max = _check_min_max(lr_min, lr_max)
@@ -181,11 +185,9 @@ def warmup_cosine_schedule(step, *, lr_max=1e-3, lr_min=1e-5, warmup_steps=100, 
             f"warmup_steps must be in [0, total_steps={total}], got warmup_steps={warmup}"
         )
     decay = total - warmup
-    if decay:
-        progress = np.clip(t - warmup, 0, decay) / decay
-    else:  # no decay phase: once warmed up, the schedule is already at its end
-        progress = np.ones(t.shape)
-    cosine = lr_min + 0.5 * (lr_max - lr_min) * (1.0 + np.cos(np.pi * progress))
+    # max(decay, 1): with no decay phase (W == T) the lr stays at lr_max once warmed up.
+    progress = np.minimum(np.maximum(t - warmup, 0), decay) / max(decay, 1)
+    cosine = lr_min + (lr_max - lr_min) * (1.0 + np.cos(np.pi * progress)) / 2
     if warmup == 0:
         return _out(cosine, scalar)
     return _out(np.where(t < warmup, lr_max * (t / warmup), cosine), scalar)
@@ -266,8 +268,9 @@ def one_cycle_schedule(
         end_down = float(2 * pct * total) - 2
         if not end_down < total - 1:
             raise ValueError(
-                f"with three_phase=True, pct_start must leave room for the final phase: "
-                f"need 2 * pct_start * total_steps < total_steps + 1, got pct_start={pct}"
+                f"pct_start must leave the third phase a step when three_phase=True: need "
+                f"2 * pct_start * total_steps < total_steps + 1, got pct_start={pct}, "
+                f"total_steps={total}"
             )
         phases = [(0.0, end_up, lr_0, lr_max), (end_up, end_down, lr_max, lr_0)]
         phases.append((end_down, float(total - 1), lr_0, lr_end))
