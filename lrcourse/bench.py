@@ -1,0 +1,234 @@
+"""``make bench``: how fast the course's schedules are, against the lesson's loop and a floor.
+
+For each of the five schedules, over ``N_STEPS`` steps, three timings:
+
+* vectorized: our function called once on the whole step array;
+* loop: the lesson's function (``lrcourse.lesson``) called once per step in Python, as the
+  lesson's code is written to be used;
+* floor: a bare ``np.cos`` over the same step array, a lower bound for any schedule that
+  takes one cosine per step.
+
+Targets (issue 2): the vectorized schedule is at least ``LOOP_TARGET`` times faster than the
+loop, and cosine and warmup + cosine take at most ``FLOOR_TARGET`` times the floor. Each
+timing is the best of a few repeats (``time.perf_counter``): the minimum is the run least
+disturbed by other work on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lrcourse.lesson import constant_schedule as lesson_constant
+from lrcourse.lesson import cosine_schedule as lesson_cosine
+from lrcourse.lesson import one_cycle_schedule as lesson_one_cycle
+from lrcourse.lesson import step_decay_schedule as lesson_step_decay
+from lrcourse.lesson import warmup_cosine_schedule as lesson_warmup_cosine
+from lrcourse.schedules import SCHEDULES
+
+N_STEPS = 10**6
+LOOP_TARGET = 50.0
+FLOOR_TARGET = 3.0
+#: The schedules held to the floor target: the two whose cost is one cosine per step.
+FLOOR_TARGETED = ("cosine", "warmup + cosine")
+
+
+def bench_arguments(n: int) -> dict[str, dict[str, int]]:
+    """Arguments that make each schedule span ``n`` steps, in the proportions of the lesson's
+    table (3 drops of step decay, a warmup of 10%); accepted by ours and by the lesson's."""
+    if n < 10:
+        raise ValueError(f"n must be an integer >= 10, got {n!r}")
+    return {
+        "constant": {},
+        "step decay": {"drop_every": n // 3},
+        "cosine": {"total_steps": n},
+        "warmup + cosine": {"warmup_steps": n // 10, "total_steps": n},
+        "1cycle": {"total_steps": n},
+    }
+
+
+def best_time(fn: Callable[[], Any], repeats: int) -> float:
+    """The shortest wall time of ``repeats`` calls of ``fn``, in seconds."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@dataclass(frozen=True)
+class ScheduleTiming:
+    """Best-of-N seconds for one schedule over ``n`` steps, three ways."""
+
+    name: str
+    n: int
+    vectorized_s: float
+    loop_s: float
+    floor_s: float
+
+    @property
+    def loop_ratio(self) -> float:
+        """How many times faster the vectorized schedule is than the lesson's loop."""
+        return self.loop_s / self.vectorized_s
+
+    @property
+    def floor_ratio(self) -> float:
+        """The vectorized time in units of one bare ``np.cos`` over the same array."""
+        return self.vectorized_s / self.floor_s
+
+
+def lesson_loop(name: str, n: int, kwargs: Mapping[str, int]) -> list[float]:
+    """The lesson's way: call its schedule once per step in Python, by its global name and
+    with the keywords written out, as in the lesson's table (``**kwargs`` unpacking would
+    make each call about 1.5x slower and flatter our ratios)."""
+    if name == "constant":
+        return [lesson_constant(step) for step in range(n)]
+    if name == "step decay":
+        every = kwargs["drop_every"]
+        return [lesson_step_decay(step, drop_every=every) for step in range(n)]
+    if name == "cosine":
+        total = kwargs["total_steps"]
+        return [lesson_cosine(step, total_steps=total) for step in range(n)]
+    if name == "warmup + cosine":
+        warm, total = kwargs["warmup_steps"], kwargs["total_steps"]
+        return [
+            lesson_warmup_cosine(step, warmup_steps=warm, total_steps=total) for step in range(n)
+        ]
+    if name == "1cycle":
+        total = kwargs["total_steps"]
+        return [lesson_one_cycle(step, total_steps=total) for step in range(n)]
+    raise ValueError(f"name must be one of {list(SCHEDULES)}, got {name!r}")
+
+
+def time_schedules(
+    n: int = N_STEPS,
+    *,
+    repeats: int = 7,
+    loop_repeats: int = 3,
+    names: tuple[str, ...] = tuple(SCHEDULES),
+) -> list[ScheduleTiming]:
+    """Time each named schedule over ``n`` steps: vectorized, the lesson's loop, the floor.
+
+    The floor is measured beside each schedule, so a burst of load on the machine shifts
+    both sides of the ratio rather than one.
+    """
+    args = bench_arguments(n)
+    steps = np.arange(n, dtype=np.int64)
+    timings = []
+    for name in names:
+        fn, kwargs = SCHEDULES[name], args[name]
+        vectorized = best_time(lambda: fn(steps, **kwargs), repeats)  # noqa: B023
+        floor = best_time(lambda: np.cos(steps), repeats)
+        loop = best_time(lambda: lesson_loop(name, n, kwargs), loop_repeats)  # noqa: B023
+        timings.append(ScheduleTiming(name, n, vectorized, loop, floor))
+    return timings
+
+
+def format_report(timings: list[ScheduleTiming], *, repeats: int, loop_repeats: int) -> str:
+    """A table of the timings and ratios, and a line per target saying whether it is met.
+
+    The last column, loop/floor, is the most that loop/vec could be for a schedule that
+    takes one ``np.cos`` per step: where it is below the loop target, no formulation of
+    that schedule meets the target on this machine.
+    """
+    if not timings:
+        raise ValueError("timings must hold at least one ScheduleTiming, got none")
+    lines = [
+        f"{len(timings)} schedules over {timings[0].n:,} steps; best of {repeats} runs "
+        f"(the lesson's loop: best of {loop_repeats}), in milliseconds.",
+        "",
+        f"{'schedule':<16} {'vectorized':>10} {'lesson loop':>12} {'np.cos floor':>13}"
+        f" {'loop/vec':>9} {'vec/floor':>10} {'loop/floor':>11}",
+    ]
+    for t in timings:
+        lines.append(
+            f"{t.name:<16} {t.vectorized_s * 1e3:>10.2f} {t.loop_s * 1e3:>12.1f}"
+            f" {t.floor_s * 1e3:>13.2f} {t.loop_ratio:>8.0f}x {t.floor_ratio:>9.2f}x"
+            f" {t.loop_s / t.floor_s:>10.0f}x"
+        )
+    lines.append("")
+    slow = [t.name for t in timings if t.loop_ratio < LOOP_TARGET]
+    lines.append(
+        f"target loop/vec >= {LOOP_TARGET:.0f}x for every schedule: "
+        + ("met" if not slow else "MISSED by " + ", ".join(slow))
+    )
+    held = [t for t in timings if t.name in FLOOR_TARGETED]
+    if held:
+        over = [t.name for t in held if t.floor_ratio > FLOOR_TARGET]
+        lines.append(
+            f"target vec/floor <= {FLOOR_TARGET:.0f}x for {', '.join(t.name for t in held)}: "
+            + ("met" if not over else "MISSED by " + ", ".join(over))
+        )
+        bound = [t for t in held if t.loop_s / t.floor_s < LOOP_TARGET]
+        if bound:
+            per_step = min(t.floor_s for t in bound) / bound[0].n * 1e9
+            lines.append(
+                f"note: for {', '.join(t.name for t in bound)} even the floor is less than "
+                f"{LOOP_TARGET:.0f}x faster than the loop (one np.cos costs {per_step:.1f} ns "
+                "per step here), so no schedule built on np.cos can meet the loop target on "
+                "this machine."
+            )
+    return "\n".join(lines)
+
+
+def machine_line() -> str:
+    """Where the numbers came from: they mean little without it."""
+    cpu = platform.processor() or platform.machine()
+    try:  # the model name is only readable on Linux
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(line for line in f if line.startswith("model name"))
+        cpu = model.split(":", 1)[1].strip()
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"machine: {cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
+
+
+def main(n: int = N_STEPS, *, repeats: int = 7, loop_repeats: int = 3) -> None:
+    """Print the machine, the schedule timings against their targets, then the training bench."""
+    print("lrcourse.bench:", machine_line())
+    print()
+    timings = time_schedules(n, repeats=repeats, loop_repeats=loop_repeats)
+    print(format_report(timings, repeats=repeats, loop_repeats=loop_repeats))
+
+    # --- HOOK: the training bench (issue 3) -------------------------------------------
+    # lrcourse/bench_training.py provides bench_batched_vs_sequential(), which returns its
+    # results as a dict (or a report string). Without that module, `make bench` times the
+    # schedules only. Only a missing module is skipped: an error inside it still shows.
+    print()
+    try:
+        from lrcourse.bench_training import bench_batched_vs_sequential
+    except ModuleNotFoundError as err:
+        if err.name != "lrcourse.bench_training":
+            raise
+        print("training bench: lrcourse.bench_training is not written yet; skipped.")
+    else:
+        print("training bench: batched against sequential runs")
+        print(format_training(bench_batched_vs_sequential()))
+
+
+def format_training(result: Mapping[str, Any] | str | None) -> str:
+    """The training bench's result as text: a dict one ``key: value`` line each."""
+    if result is None:
+        return ""
+    if isinstance(result, str):
+        return result
+    return "\n".join(
+        f"{key:>20}: {value:.4g}" if isinstance(value, float) else f"{key:>20}: {value}"
+        for key, value in result.items()
+    )
+
+
+if __name__ == "__main__":
+    main()

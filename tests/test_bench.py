@@ -1,0 +1,145 @@
+"""`make bench`: the timing code runs, compares like with like, and judges its targets right.
+
+No timing is asserted: timings depend on the machine. What is asserted is that each of
+the three ways computes over the same steps, and that the report's verdicts follow from
+the numbers it is given.
+"""
+
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+
+from lrcourse import bench
+from lrcourse.bench import (
+    FLOOR_TARGETED,
+    ScheduleTiming,
+    bench_arguments,
+    best_time,
+    format_report,
+    lesson_loop,
+    time_schedules,
+)
+from lrcourse.schedules import SCHEDULES
+
+N = 1000
+
+
+def test_time_schedules_runs_every_schedule_on_a_small_n():
+    timings = time_schedules(N, repeats=1, loop_repeats=1)
+    assert [t.name for t in timings] == list(SCHEDULES)
+    for t in timings:
+        assert t.n == N
+        assert t.vectorized_s > 0 and t.loop_s > 0 and t.floor_s > 0
+        assert t.loop_ratio == t.loop_s / t.vectorized_s
+        assert t.floor_ratio == t.vectorized_s / t.floor_s
+
+
+@pytest.mark.parametrize("name", ["constant", "step decay", "cosine", "warmup + cosine"])
+def test_the_loop_and_the_vectorized_schedule_compute_the_same_lrs(name):
+    # Within the run these four of the lesson's functions agree with ours, so the bench
+    # times the same work two ways.
+    kwargs = bench_arguments(N)[name]
+    ours = SCHEDULES[name](np.arange(N), **kwargs)
+    np.testing.assert_allclose(lesson_loop(name, N, kwargs), ours, rtol=1e-12, atol=0)
+
+
+def test_the_lessons_one_cycle_is_a_different_curve_but_the_same_amount_of_work():
+    kwargs = bench_arguments(N)["1cycle"]
+    loop = np.array(lesson_loop("1cycle", N, kwargs))
+    assert loop.shape == (N,)
+    assert loop[0] == 0.0  # the lesson's code starts at 0; ours starts at lr_max / 25
+    assert SCHEDULES["1cycle"](0, **kwargs) == pytest.approx(1e-2 / 25)
+
+
+def test_bench_arguments_keep_the_lessons_proportions():
+    args = bench_arguments(10**6)
+    assert args["step decay"] == {"drop_every": 333_333}
+    assert args["warmup + cosine"] == {"warmup_steps": 100_000, "total_steps": 10**6}
+    assert args["cosine"]["total_steps"] == args["1cycle"]["total_steps"] == 10**6
+
+
+def _timing(name, vectorized, loop, floor):
+    return ScheduleTiming(name, 10, vectorized_s=vectorized, loop_s=loop, floor_s=floor)
+
+
+def test_report_says_met_when_every_target_is_met():
+    timings = [_timing(name, 1.0, 100.0, 1.0) for name in SCHEDULES]
+    report = format_report(timings, repeats=3, loop_repeats=2)
+    assert "target loop/vec >= 50x for every schedule: met" in report
+    assert "target vec/floor <= 3x for cosine, warmup + cosine: met" in report
+    assert "note:" not in report
+    for name in SCHEDULES:
+        assert name in report
+
+
+def test_report_names_each_schedule_that_misses_a_target():
+    timings = [
+        _timing("constant", 1.0, 100.0, 1.0),
+        _timing("step decay", 1.0, 49.0, 1.0),  # 49x: misses the loop target
+        _timing("cosine", 3.5, 350.0, 1.0),  # 3.5x the floor: misses the floor target
+        _timing("warmup + cosine", 1.0, 20.0, 1.0),  # the floor itself is only 20x the loop
+    ]
+    report = format_report(timings, repeats=1, loop_repeats=1)
+    assert "MISSED by step decay, warmup + cosine\n" in report
+    assert "for cosine, warmup + cosine: MISSED by cosine\n" in report
+    assert "note: for warmup + cosine even the floor is less than 50x" in report
+    row = next(line for line in report.splitlines() if line.startswith("cosine "))
+    assert row.split()[-3:] == ["100x", "3.50x", "350x"]
+
+
+def test_best_time_is_the_minimum():
+    durations = iter([0.02, 0.0, 0.01])
+
+    def sleep_next():
+        time.sleep(next(durations))
+
+    assert best_time(sleep_next, 3) < 0.01
+
+
+def test_main_prints_the_report_and_skips_a_missing_training_bench(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "lrcourse.bench_training", None)  # import fails
+    bench.main(N, repeats=1, loop_repeats=1)
+    out = capsys.readouterr().out
+    assert out.startswith("lrcourse.bench: machine: ")
+    assert "target vec/floor <= 3x" in out
+    assert "training bench: lrcourse.bench_training is not written yet; skipped." in out
+
+
+def test_main_runs_the_training_bench_when_it_exists(capsys, monkeypatch):
+    fake = types.ModuleType("lrcourse.bench_training")
+    fake.bench_batched_vs_sequential = lambda: {"ratio": 3.61234, "meets_target": True}
+    monkeypatch.setitem(sys.modules, "lrcourse.bench_training", fake)
+    bench.main(N, repeats=1, loop_repeats=1)
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(
+        "training bench: batched against sequential runs\n"
+        "               ratio: 3.612\n"
+        "        meets_target: True"
+    )
+    assert "skipped" not in out
+
+
+def test_format_training_accepts_a_report_string_or_nothing():
+    assert bench.format_training("batched 3.6x faster") == "batched 3.6x faster"
+    assert bench.format_training(None) == ""
+
+
+def test_floor_targets_name_real_schedules():
+    assert set(FLOOR_TARGETED) <= set(SCHEDULES)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: bench_arguments(5), "n"),
+        (lambda: best_time(lambda: None, 0), "repeats"),
+        (lambda: lesson_loop("linear", 10, {}), "name"),
+        (lambda: format_report([], repeats=1, loop_repeats=1), "timings"),
+    ],
+)
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        call()

@@ -1,0 +1,161 @@
+"""sharpness() against exact eigenvalues, and the 2/lambda stability threshold of GD."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lrcourse.curvature import Sharpness, max_stable_lr, sharpness
+
+
+def spd_matrix(eigs: list[float], seed: int = 0) -> np.ndarray:
+    """Q diag(eigs) Q^T with a random orthogonal Q: a symmetric matrix with a known spectrum."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(len(eigs), len(eigs))))
+    return q @ np.diag(eigs) @ q.T
+
+
+def quadratic(A: np.ndarray):
+    At = torch.tensor(A)
+    return lambda ps: 0.5 * ps[0] @ At @ ps[0]
+
+
+def least_squares(n: int = 200, d: int = 8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * np.linspace(0.5, 2.0, d)  # unequal scales: a clear top
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    return X, y, (lambda ps: 0.5 * ((Xt @ ps[0] - yt) ** 2).mean())
+
+
+def test_quadratic_top_eigenvalue_matches_eigvalsh() -> None:
+    A = spd_matrix([0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0])
+    s = sharpness(quadratic(A), [torch.ones(7, dtype=torch.float64)], tol=1e-12, max_iter=500)
+    assert isinstance(s, Sharpness) and s.converged and not s.shifted
+    assert s.eigenvalue == pytest.approx(np.linalg.eigvalsh(A)[-1], rel=1e-9)
+    assert s.residual < 1e-4
+    assert s.vector.shape == (7,) and float(s.vector.norm()) == pytest.approx(1.0)
+
+
+def test_least_squares_hessian_is_xtx_over_n() -> None:
+    X, y, loss = least_squares()
+    exact = np.linalg.eigvalsh(X.T @ X / len(X))[-1]
+    s = sharpness(loss, [torch.zeros(X.shape[1], dtype=torch.float64)], tol=1e-12, max_iter=500)
+    assert s.eigenvalue == pytest.approx(exact, rel=1e-9)
+
+
+def test_hessian_is_the_same_at_any_point_of_a_quadratic() -> None:
+    X, y, loss = least_squares()
+    w = torch.tensor(np.random.default_rng(3).normal(size=X.shape[1]))
+    a = sharpness(loss, [w], tol=1e-12, max_iter=500).eigenvalue
+    b = sharpness(loss, [torch.zeros_like(w)], tol=1e-12, max_iter=500).eigenvalue
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_dominant_negative_eigenvalue_is_shifted_away() -> None:
+    # |-10| > 3: plain power iteration would return -10; the sharpness is the most positive, 3.
+    A = spd_matrix([-10.0, -2.0, 0.5, 1.0, 3.0], seed=1)
+    s = sharpness(quadratic(A), [torch.zeros(5, dtype=torch.float64)], tol=1e-12, max_iter=2000)
+    assert s.shifted and s.converged
+    assert s.eigenvalue == pytest.approx(3.0, rel=1e-8)
+
+
+def gd_final_loss(loss, w0: torch.Tensor, lr: float, steps: int) -> float:
+    w = w0.clone().requires_grad_(True)
+    for _ in range(steps):
+        (g,) = torch.autograd.grad(loss([w]), [w])
+        with torch.no_grad():
+            w -= lr * g
+    return float(loss([w.detach()]))
+
+
+@pytest.mark.parametrize(("factor", "converges"), [(0.5, True), (0.95, True), (1.05, False)])
+def test_gd_on_least_squares_is_stable_exactly_below_two_over_lambda(
+    factor: float, converges: bool
+) -> None:
+    X, y, loss = least_squares()
+    w0 = torch.zeros(X.shape[1], dtype=torch.float64)
+    lr = factor * max_stable_lr(sharpness(loss, [w0], tol=1e-12, max_iter=500).eigenvalue)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    best = float(loss([torch.tensor(w_star)]))
+    start, end = float(loss([w0])), gd_final_loss(loss, w0, lr, 500)
+    if converges:
+        assert end == pytest.approx(best, rel=1e-6)
+    else:
+        assert end > 1e6 * start  # the top-eigenvector component grew by |1 - 2.1| per step
+
+
+def test_params_are_not_modified_and_results_are_seeded() -> None:
+    X, y, loss = least_squares()
+    w = torch.ones(X.shape[1], dtype=torch.float64)
+    a = sharpness(loss, [w], tol=1e-3, seed=4)
+    b = sharpness(loss, [w], tol=1e-3, seed=4)
+    assert torch.equal(w, torch.ones_like(w)) and not w.requires_grad
+    assert a.eigenvalue == b.eigenvalue and a.iterations == b.iterations
+    # Another start vector takes another path to the same eigenvalue.
+    c = sharpness(loss, [w], tol=1e-12, max_iter=500, seed=5)
+    d = sharpness(loss, [w], tol=1e-12, max_iter=500, seed=4)
+    assert not torch.equal(c.vector, d.vector)
+    assert c.eigenvalue == pytest.approx(d.eigenvalue, rel=1e-9)
+
+
+def test_max_iter_reached_reports_not_converged() -> None:
+    A = spd_matrix([1.0, 2.0, 3.0, 3.1])  # eigengap 3/3.1: slow convergence
+    s = sharpness(quadratic(A), [torch.ones(4, dtype=torch.float64)], tol=1e-12, max_iter=3)
+    assert not s.converged and s.iterations == 3
+    assert s.eigenvalue <= 3.1 + 1e-12  # a Rayleigh quotient never exceeds the top eigenvalue
+
+
+def test_several_parameter_tensors_and_float32() -> None:
+    torch.manual_seed(0)
+    X, y = torch.randn(50, 4), torch.randn(50)
+
+    def loss(ps: list[torch.Tensor]) -> torch.Tensor:
+        return 0.5 * ((X @ ps[0] + ps[1] - y) ** 2).mean()
+
+    Xa = torch.cat([X, torch.ones(50, 1)], dim=1).double()
+    exact = float(torch.linalg.eigvalsh(Xa.T @ Xa / 50)[-1])
+    s = sharpness(loss, [torch.zeros(4), torch.zeros(())], tol=1e-7, max_iter=500)
+    assert s.vector.dtype == torch.float32 and s.vector.shape == (5,)
+    assert s.eigenvalue == pytest.approx(exact, rel=1e-4)
+
+
+def test_max_stable_lr() -> None:
+    assert max_stable_lr(4.0) == 0.5
+    assert max_stable_lr(1) == 2.0
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, True, "1", None])
+def test_max_stable_lr_rejects(bad: object) -> None:
+    with pytest.raises(ValueError, match="sharpness must be a finite number > 0"):
+        max_stable_lr(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_iter": 1}, "max_iter"),
+        ({"max_iter": 2.5}, "max_iter"),
+        ({"max_iter": True}, "max_iter"),
+        ({"tol": 0.0}, "tol"),
+        ({"tol": 1.0}, "tol"),
+        ({"tol": -1e-3}, "tol"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_sharpness_validates_arguments(kwargs: dict, match: str) -> None:
+    *_, loss = least_squares()
+    with pytest.raises(ValueError, match=match):
+        sharpness(loss, [torch.zeros(8, dtype=torch.float64)], **kwargs)
+
+
+def test_sharpness_validates_params_and_loss() -> None:
+    *_, loss = least_squares()
+    with pytest.raises(ValueError, match="params"):
+        sharpness(loss, [])
+    with pytest.raises(ValueError, match="params"):
+        sharpness(loss, [torch.zeros(8, dtype=torch.int64)])
+    with pytest.raises(ValueError, match="scalar"):
+        sharpness(lambda ps: ps[0] * 2, [torch.zeros(3, dtype=torch.float64)])
