@@ -11,9 +11,11 @@ STAMP  := $(VENV)/.lrcourse-installed
 # pip on some machines lists local mirrors that are absent; their warnings are noise.
 PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Notebooks draw with the inline backend; an inherited MPLBACKEND=Agg would silence every figure.
+unexport MPLBACKEND
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300 --sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test lint format unit notebooks bench lock clean
+.PHONY: help setup lab test lint format unit notebooks execute bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -44,6 +46,11 @@ unit: $(STAMP)  ## the unit tests only
 
 notebooks: $(STAMP)  ## re-run every notebook under nbval strict mode
 	$(PY) -m pytest -q $(NBVAL) notebooks
+
+execute: $(STAMP)  ## re-run notebooks in place, top to bottom (NB=notebooks/03_*.ipynb for one)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.kernel_name=lrcourse --ExecutePreprocessor.timeout=600 \
+	  $(or $(NB),notebooks/[0-9][0-9]_*.ipynb)
 
 test: lint $(STAMP)  ## ruff, the unit tests, and nbval strict over every notebook
 	$(PY) -m pytest -q tests notebooks $(NBVAL)

@@ -1,0 +1,378 @@
+"""Schedule-driven training: any learning-rate sequence, many runs batched into one model.
+
+``train`` trains M = len(seeds) independent MLPs at once (see ``lrcourse.models``). Member
+m draws its initial weights and its mini-batch order from ``seeds[m]`` alone, so it is
+the same run as textbook PyTorch with that seed::
+
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    gen = torch.Generator().manual_seed(seed)
+    # every epoch: perm = torch.randperm(n, generator=gen); batches perm[i:i + batch_size]
+    # every step t: set lr = lrs[t], then take one optimizer step on the next batch
+
+(A DataLoader's RandomSampler draws a second, unused permutation per epoch, so its
+order differs; the test suite checks equality with the loop above.)
+
+The learning rate of every member is set before every step from a table of shape
+(steps, M). A run whose mini-batch loss turns inf or nan (or exceeds ``max_loss``) is a
+result, not an error: the step is recorded in ``History.diverged_at``, that member is
+frozen, and the others go on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+from torch import Tensor
+
+from lrcourse.data import Task
+from lrcourse.models import BatchedMLP, member_losses, mlp_forward
+from lrcourse.optim import SGD, Adam
+
+__all__ = ["History", "train", "train_grid", "OPTIMIZERS"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+_EVAL_CHUNK = 32  # members evaluated together: bounds the (members, N, hidden) activations
+
+LRSpec = float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike]
+
+
+@dataclass(frozen=True)
+class History:
+    """One training run. Step t's entries are measured with the weights after t updates.
+
+    loss, lr, grad_norm: per step (mini-batch loss, the lr applied, the global L2 norm of
+        the gradient). A diverged run's arrays stop at ``diverged_at``, the first step whose
+        loss is not finite or exceeds ``max_loss`` (that loss kept; its grad_norm is nan).
+    eval_step, train_loss, val_loss, val_acc: full-batch metrics every ``eval_every`` steps,
+        at step 0 and after the last step (``eval_step[-1] == steps`` unless diverged).
+    wall_time: seconds for the whole ``train`` call (shared by the members of a batch).
+    params: the final weights ``[W_0, b_0, ...]`` as ``mlp_forward`` takes them.
+    """
+
+    loss: NDArray[np.float64]
+    lr: NDArray[np.float64]
+    grad_norm: NDArray[np.float64]
+    eval_step: NDArray[np.int64]
+    train_loss: NDArray[np.float64]
+    val_loss: NDArray[np.float64]
+    val_acc: NDArray[np.float64]
+    wall_time: float
+    diverged_at: int | None
+    config: dict[str, Any]
+    params: list[Tensor] = field(repr=False, compare=False)
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+    @property
+    def final_train_loss(self) -> float:
+        """Full-training-set loss after the last step; inf for a diverged run."""
+        return math.inf if self.diverged else float(self.train_loss[-1])
+
+    @property
+    def final_val_loss(self) -> float:
+        return math.inf if self.diverged else float(self.val_loss[-1])
+
+    @property
+    def final_val_acc(self) -> float:
+        return math.nan if self.diverged else float(self.val_acc[-1])
+
+    def steps_to_loss(self, target: float) -> int | None:
+        """The first evaluation step whose full train loss is <= target; None if never.
+
+        Resolution is ``eval_every`` steps: the full loss, not the noisy mini-batch loss.
+        """
+        hit = np.flatnonzero(self.train_loss <= target)
+        return int(self.eval_step[hit[0]]) if hit.size else None
+
+    @property
+    def status(self) -> str:
+        """E.g. "diverged at step 3 (loss inf)" or "trained 500 steps (train loss 0.0123)"."""
+        if self.diverged:
+            loss = self.loss[self.diverged_at]
+            why = f"loss {loss}" if not np.isfinite(loss) else f"loss {loss:.3g} > max_loss"
+            return f"diverged at step {self.diverged_at} ({why})"
+        return (
+            f"trained {len(self.loss)} steps (train loss {self.final_train_loss:.4g}, "
+            f"val acc {self.final_val_acc:.3f})"
+        )
+
+    def summary(self) -> str:
+        """One line: label, optimizer, seed and status."""
+        c = self.config
+        return f"{c['label']} [{c['optimizer']}, seed {c['seed']}]: {self.status}"
+
+
+# ---------------------------------------------------------------------------
+# Argument checks: ValueError naming the parameter and its allowed range.
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, low: float, high: float, *, high_open: bool) -> float:
+    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
+    if ok and (low <= value < high or (not high_open and value == high)):
+        return float(value)
+    bracket = ")" if high_open else "]"
+    raise ValueError(f"{name} must be in [{low}, {high}{bracket}, got {value!r}")
+
+
+def _lr_table(lr: LRSpec, steps: int, n_members: int) -> NDArray[np.float64]:
+    """The (steps, M) table of learning rates, from a number, an array or a schedule."""
+    if callable(lr):
+        lr = lr(np.arange(steps))
+    table = np.asarray(lr, dtype=np.float64)
+    if table.ndim == 0:
+        table = np.full((steps, n_members), float(table))
+    elif table.shape == (steps,):
+        table = np.repeat(table[:, None], n_members, axis=1)
+    elif table.shape != (steps, n_members):
+        raise ValueError(
+            f"lr must be a number or have shape (steps,) = ({steps},) or (steps, n_members) "
+            f"= ({steps}, {n_members}), got shape {table.shape}"
+        )
+    if not (np.isfinite(table).all() and (table >= 0).all()):
+        raise ValueError("lr must hold finite values >= 0")
+    return table
+
+
+def _make_optimizer(name: str, params, momentum, betas, eps, weight_decay) -> torch.optim.Optimizer:
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    if name == "sgd":
+        if betas is not None or eps is not None:
+            raise ValueError("betas and eps apply to optimizer='adam' or 'adamw' only")
+        return SGD(params, lr=0.0, momentum=momentum, weight_decay=weight_decay)
+    if momentum != 0:
+        raise ValueError("momentum applies to optimizer='sgd' only (Adam's is betas[0])")
+    betas = (0.9, 0.999) if betas is None else tuple(betas)
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        _check_float(f"betas[{i}]", b, 0.0, 1.0, high_open=True)
+    eps = 1e-8 if eps is None else eps
+    if not (isinstance(eps, int | float) and 0 < eps < math.inf):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    decoupled = name == "adamw"
+    return Adam(
+        params, lr=0.0, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled
+    )
+
+
+def _batches(seeds: Sequence[int], task: Task, batch_size: int) -> Iterator[Tensor]:
+    """Index tensors (M, B): member m walks its own epochs, each ``randperm(n, generator)``.
+
+    The last batch of an epoch is short (drop_last=False), as DataLoader's default.
+    """
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    n = task.n_train
+    while True:
+        perms = torch.stack([torch.randperm(n, generator=g) for g in gens])
+        for start in range(0, n, batch_size):
+            yield perms[:, start : start + batch_size]
+
+
+@torch.no_grad()
+def _evaluate(model: BatchedMLP, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Full-batch loss and accuracy of every member: two (M,) tensors."""
+    losses, accs = [], []
+    params = model.params()
+    for lo in range(0, model.n_members, _EVAL_CHUNK):
+        chunk = [p[lo : lo + _EVAL_CHUNK] for p in params]
+        logits = mlp_forward(chunk, X)
+        losses.append(member_losses(logits, y))
+        accs.append((logits.argmax(dim=-1) == y).to(torch.float64).mean(dim=1))
+    return torch.cat(losses).to(torch.float64), torch.cat(accs)
+
+
+def train(
+    task: Task,
+    lr: LRSpec,
+    *,
+    steps: int,
+    seeds: int | Sequence[int] = 0,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    betas: tuple[float, float] | None = None,
+    eps: float | None = None,
+    weight_decay: float = 0.0,
+    batch_size: int | None = 64,
+    hidden: Sequence[int] = (128,),
+    eval_every: int = 100,
+    dtype: torch.dtype | None = None,
+    labels: str | Sequence[str] | None = None,
+    max_loss: float = math.inf,
+) -> list[History]:
+    """Train one MLP per seed on ``task``, as a single batched model; one History each.
+
+    lr: a number, an array of shape (steps,) for every member or (steps, M) per member,
+        or a schedule called as ``lr(np.arange(steps))``. Set before every step.
+    optimizer: "sgd" (with ``momentum``), "adam" (L2 ``weight_decay``) or "adamw"
+        (decoupled); ``betas``/``eps`` default to torch's (0.9, 0.999) and 1e-8.
+    batch_size: mini-batch size, or None (or the training-set size) for full-batch
+        gradient descent: every step then sees all the training data, in order.
+    dtype: float32 or float64 (default: the task's).
+    labels: a name per member (or one for all), kept in ``History.config["label"]``.
+    max_loss: a loss above it also counts as divergence. By default only inf and nan do,
+        and in float64 a blow-up can take dozens of steps to overflow (1e300 is finite).
+    """
+    steps = _check_int("steps", steps, 1)
+    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
+    if not seeds or not all(isinstance(s, int | np.integer) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be an integer >= 0 or a non-empty list of them, got {seeds}")
+    M = len(seeds)
+    table = _lr_table(lr, steps, M)
+    if batch_size is not None:
+        batch_size = _check_int("batch_size", batch_size, 1)
+        if batch_size > task.n_train:
+            raise ValueError(
+                f"batch_size must be <= {task.n_train} (the training set), got {batch_size}"
+            )
+    full_batch = batch_size is None or batch_size == task.n_train
+    eval_every = _check_int("eval_every", eval_every, 1)
+    max_loss = _check_float("max_loss", max_loss, 0.0, math.inf, high_open=False)
+    momentum = _check_float("momentum", momentum, 0.0, 1.0, high_open=True)
+    weight_decay = _check_float("weight_decay", weight_decay, 0.0, math.inf, high_open=True)
+    if dtype is not None:
+        task = task.to(dtype)
+    if labels is None or isinstance(labels, str):
+        labels = [labels or "run"] * M
+    if len(labels) != M:
+        raise ValueError(f"labels must have one entry per seed ({M}), got {len(labels)}")
+
+    start = time.perf_counter()
+    model = BatchedMLP(seeds, (task.n_features, *hidden, task.n_classes), dtype=task.dtype)
+    params = model.params()
+    opt = _make_optimizer(optimizer, params, momentum, betas, eps, weight_decay)
+    lrs = torch.tensor(table, dtype=task.dtype)
+    batches = None if full_batch else _batches(seeds, task, batch_size)
+
+    loss = torch.full((steps, M), math.nan, dtype=torch.float64)
+    grad_norm = torch.full((steps, M), math.nan, dtype=torch.float64)
+    evals: list[tuple[int, Tensor, Tensor, Tensor]] = []  # (step, train loss, val loss, acc)
+    alive = torch.ones(M, dtype=torch.bool)
+    n_steps = torch.full((M,), steps)  # entries per member in the per-step arrays
+    frozen: list[Tensor] | None = None  # the weights of diverged members, held fixed
+
+    for t in range(steps + 1):
+        if t % eval_every == 0 or t == steps:
+            train_loss, _ = _evaluate(model, task.X_train, task.y_train)
+            val_loss, val_acc = _evaluate(model, task.X_val, task.y_val)
+            evals.append((t, train_loss, val_loss, val_acc))
+        if t == steps:
+            break
+        if full_batch:
+            xb, yb = task.X_train, task.y_train
+        else:
+            idx = next(batches)
+            xb, yb = task.X_train[idx], task.y_train[idx]
+        losses = member_losses(model(xb), yb)
+        loss[t] = losses.detach().to(torch.float64)
+        bad = alive & (~torch.isfinite(losses.detach()) | (losses.detach() > max_loss))
+        if bad.any():
+            n_steps[bad] = t + 1
+            alive &= ~bad
+            if not alive.any():
+                break
+            # Hold each dead member at the weights it diverged with.
+            if frozen is None:
+                frozen = [p.detach().clone() for p in params]
+            for p, f in zip(params, frozen, strict=True):
+                f[bad] = p.detach()[bad]
+        opt.zero_grad()
+        # Leave dead members out of the sum (their loss is nan); their weights are also
+        # restored after the step, since 0 * nan in their gradient would still be nan.
+        torch.where(alive, losses, 0.0).sum().backward()
+        with torch.no_grad():
+            sq = sum(p.grad.pow(2).flatten(1).sum(dim=1) for p in params)
+            grad_norm[t] = torch.where(alive, sq.sqrt().to(torch.float64), math.nan)
+            for group in opt.param_groups:
+                group["lr"] = torch.where(alive, lrs[t], 0.0)
+        opt.step()
+        if frozen is not None:
+            with torch.no_grad():
+                for p, f in zip(params, frozen, strict=True):
+                    p[~alive] = f[~alive]
+    wall = time.perf_counter() - start
+
+    histories = []
+    for m in range(M):
+        k = int(n_steps[m])
+        diverged_at = k - 1 if not bool(alive[m]) else None
+        mine = [e for e in evals if diverged_at is None or e[0] <= diverged_at]
+        config = dict(
+            label=labels[m],
+            seed=int(seeds[m]),
+            optimizer=optimizer,
+            momentum=momentum,
+            betas=None if optimizer == "sgd" else (betas or (0.9, 0.999)),
+            eps=None if optimizer == "sgd" else (eps or 1e-8),
+            weight_decay=weight_decay,
+            batch_size=task.n_train if full_batch else batch_size,
+            steps=steps,
+            peak_lr=float(table[:, m].max()),
+            hidden=tuple(hidden),
+            dtype=str(task.dtype),
+            task=task.name,
+            n_members=M,
+            max_loss=max_loss,
+        )
+        histories.append(
+            History(
+                loss=loss[:k, m].numpy().copy(),
+                lr=table[:k, m].copy(),
+                grad_norm=grad_norm[:k, m].numpy().copy(),
+                eval_step=np.array([e[0] for e in mine], dtype=np.int64),
+                train_loss=np.array([float(e[1][m]) for e in mine]),
+                val_loss=np.array([float(e[2][m]) for e in mine]),
+                val_acc=np.array([float(e[3][m]) for e in mine]),
+                wall_time=wall,
+                diverged_at=diverged_at,
+                config=config,
+                params=model.member_params(m),
+            )
+        )
+    return histories
+
+
+def train_grid(
+    task: Task, lrs: Mapping[str, LRSpec], seeds: Sequence[int], **kwargs: Any
+) -> dict[str, list[History]]:
+    """Train every (label, seed) pair as one batched model: {label: [History per seed]}.
+
+    ``lrs`` maps a label to a learning rate spec of shape (steps,), e.g.
+    ``{"cosine": cosine_schedule(np.arange(steps), lr_max=0.1, total_steps=steps)}``.
+    ``kwargs`` go to ``train`` (``steps`` is required).
+    """
+    if not lrs:
+        raise ValueError("lrs must map at least one label to a learning-rate spec")
+    steps = kwargs.get("steps")
+    steps = _check_int("steps", steps, 1)
+    seeds = list(seeds)
+    columns, member_seeds, member_labels = [], [], []
+    for label, spec in lrs.items():
+        column = _lr_table(spec, steps, 1)[:, 0]
+        for seed in seeds:
+            columns.append(column)
+            member_seeds.append(seed)
+            member_labels.append(label)
+    histories = train(
+        task, np.stack(columns, axis=1), seeds=member_seeds, labels=member_labels, **kwargs
+    )
+    out: dict[str, list[History]] = {label: [] for label in lrs}
+    for h in histories:
+        out[h.config["label"]].append(h)
+    return out
