@@ -17,10 +17,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
-__all__ = ["Sharpness", "sharpness", "max_stable_lr"]
+from lrcourse.threads import one_thread
+
+__all__ = ["Sharpness", "sharpness", "max_stable_lr", "gradient_descent"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ def _power_iteration(
     return lam, v, max_iter, False
 
 
+@one_thread
 def sharpness(
     loss_fn: Callable[[list[Tensor]], Tensor],
     params: Sequence[Tensor],
@@ -140,3 +145,38 @@ def max_stable_lr(sharpness: float) -> float:
     if not ok or not math.isfinite(sharpness) or sharpness <= 0:
         raise ValueError(f"sharpness must be a finite number > 0, got {sharpness!r}")
     return 2.0 / float(sharpness)
+
+
+@one_thread
+def gradient_descent(
+    loss_fn: Callable[[list[Tensor]], Tensor],
+    params: Sequence[Tensor],
+    *,
+    lr: float,
+    steps: int,
+) -> NDArray[np.float64]:
+    """Full-batch gradient descent ``x <- x - lr * grad L(x)``; the loss before each step.
+
+    The textbook update and nothing else (no momentum, no schedule), to test the ``2 / lam``
+    prediction on the loss it was measured on. ``params`` are copied, never modified. The
+    returned array has ``steps + 1`` losses (the last after the final step), or ends at the
+    first loss that is not finite: a diverging run is a result, not an error.
+    """
+    params = _check_params(params)
+    ok = isinstance(lr, int | float) and not isinstance(lr, bool)
+    if not ok or not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    xs = [p.detach().clone().requires_grad_(True) for p in params]
+    losses = []
+    for step in range(steps + 1):
+        loss = loss_fn(xs)
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]) or step == steps:
+            break
+        grads = torch.autograd.grad(loss, xs)
+        with torch.no_grad():
+            for x, g in zip(xs, grads, strict=True):
+                x.sub_(lr * g)
+    return np.array(losses)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["BatchedMLP", "mlp_forward", "mlp_loss", "member_losses"]
+__all__ = ["BatchedMLP", "mlp_forward", "mlp_loss", "mse_loss", "member_losses"]
 
 
 def _linear_init(n_in: int, n_out: int, gen: torch.Generator, dtype: torch.dtype):
@@ -60,6 +60,18 @@ def mlp_loss(params: Sequence[Tensor], X: Tensor, y: Tensor) -> Tensor:
     m's full-batch loss: the function whose Hessian the sharpness lessons need.
     """
     return F.cross_entropy(mlp_forward(params, X), y)
+
+
+def mse_loss(params: Sequence[Tensor], X: Tensor, y: Tensor) -> Tensor:
+    """Half the mean squared distance of ONE network's outputs from the one-hot labels.
+
+    L = (1 / 2N) sum_i |f(x_i) - e_{y_i}|^2. For a linear model (``params = [W, b]``, no
+    hidden layer) this is a quadratic in the weights: its Hessian is the same everywhere,
+    ``[X 1]^T [X 1] / N`` once per output, so ``2 / lam_max`` is an exact stability limit.
+    """
+    out = mlp_forward(params, X)
+    target = F.one_hot(y, out.shape[-1]).to(out.dtype)
+    return 0.5 * (out - target).pow(2).sum(dim=-1).mean()
 
 
 def member_losses(logits: Tensor, y: Tensor) -> Tensor:

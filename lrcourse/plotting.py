@@ -81,6 +81,55 @@ def plot_lr_curves(
     return ax
 
 
+def running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each step (fewer at the start): a trend line
+    through the noise of mini-batch losses, with no look-ahead."""
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window must be an integer >= 1, got {window!r}")
+    values = np.asarray(values, dtype=float)
+    csum = np.cumsum(np.r_[0.0, values])
+    lo = np.maximum(np.arange(1, values.size + 1) - window, 0)
+    return (csum[1:] - csum[lo]) / (np.arange(1, values.size + 1) - lo)
+
+
+def plot_loss(
+    ax: Axes,
+    run: object,
+    *,
+    label: str,
+    color: str | None = None,
+    window: int = 1,
+    ylabel: str = "training loss (log scale)",
+    **style: object,
+) -> None:
+    """Per-step loss of a run (a ``History`` or an array) against step, on a log axis.
+
+    With ``window > 1`` the raw loss is drawn faintly and its running mean on top. A run
+    that diverged (a ``History`` with ``diverged_at``, or a non-finite loss in an array)
+    ends in an ``x`` at its last finite loss, and its label says at which step.
+    """
+    loss = np.asarray(getattr(run, "loss", run), dtype=float)
+    bad = np.flatnonzero(~np.isfinite(loss))
+    end = getattr(run, "diverged_at", None)
+    if end is None and bad.size:
+        end = int(bad[0])
+    if end is not None:
+        label = f"{label} (diverged at step {end})"
+    shown = loss.size if end is None else end
+    steps = np.arange(shown)
+    if window > 1:
+        ax.plot(steps, loss[:shown], color=color, alpha=0.2, lw=0.7)
+        trend = running_mean(loss[:shown], window)
+        (line,) = ax.plot(steps, trend, color=color, label=label, **style)
+    else:
+        (line,) = ax.plot(steps, loss[:shown], color=color, label=label, **style)
+    if end is not None and shown > 0:
+        ax.plot(shown - 1, loss[shown - 1], "x", color=line.get_color(), ms=9, mew=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+
+
 def finish(fig: Figure | None = None) -> None:
     """Lay out and show the current figure (``plt.show`` leaves no text repr for nbval)."""
     (fig or plt.gcf()).tight_layout()

@@ -35,6 +35,7 @@ from torch import Tensor
 from lrcourse.data import Task
 from lrcourse.models import BatchedMLP, member_losses, mlp_forward
 from lrcourse.optim import SGD, Adam
+from lrcourse.threads import one_thread
 
 __all__ = ["History", "train", "train_grid", "OPTIMIZERS"]
 
@@ -198,6 +199,7 @@ def _evaluate(model: BatchedMLP, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return torch.cat(losses).to(torch.float64), torch.cat(accs)
 
 
+@one_thread
 def train(
     task: Task,
     lr: LRSpec,
@@ -228,6 +230,8 @@ def train(
     labels: a name per member (or one for all), kept in ``History.config["label"]``.
     max_loss: a loss above it also counts as divergence. By default only inf and nan do,
         and in float64 a blow-up can take dozens of steps to overflow (1e300 is finite).
+
+    Torch runs on one thread inside the call (see ``lrcourse.threads``).
     """
     steps = _check_int("steps", steps, 1)
     seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse.curvature import Sharpness, max_stable_lr, sharpness
+from lrcourse.curvature import Sharpness, gradient_descent, max_stable_lr, sharpness
 
 
 def spd_matrix(eigs: list[float], seed: int = 0) -> np.ndarray:
@@ -159,3 +159,62 @@ def test_sharpness_validates_params_and_loss() -> None:
         sharpness(loss, [torch.zeros(8, dtype=torch.int64)])
     with pytest.raises(ValueError, match="scalar"):
         sharpness(lambda ps: ps[0] * 2, [torch.zeros(3, dtype=torch.float64)])
+
+
+# --- gradient_descent and the exact quadratic of notebook 01 ---------------------------------
+
+
+@pytest.mark.parametrize(("factor", "stable"), [(0.9, True), (0.99, True), (1.01, False)])
+def test_gradient_descent_splits_at_two_over_lambda_on_a_quadratic(factor, stable) -> None:
+    X, y, loss = least_squares()
+    w0 = [torch.zeros(X.shape[1], dtype=torch.float64)]
+    lam = np.linalg.eigvalsh(X.T @ X / len(X))[-1]
+    losses = gradient_descent(loss, w0, lr=factor * 2 / lam, steps=2000)
+    assert losses.shape == (2001,) and losses[0] == pytest.approx(float(loss(w0)))
+    if stable:
+        assert np.all(np.diff(losses) <= 1e-15)  # a quadratic's loss never rises below 2/lambda
+    else:
+        assert losses[-1] > 1e6 * losses[0]
+
+
+def test_gradient_descent_equals_the_hand_loop_and_leaves_params_alone() -> None:
+    X, y, loss = least_squares()
+    w0 = torch.zeros(X.shape[1], dtype=torch.float64)
+    losses = gradient_descent(loss, [w0], lr=0.05, steps=40)
+    assert losses[-1] == pytest.approx(gd_final_loss(loss, w0, 0.05, 40), rel=1e-12)
+    assert torch.equal(w0, torch.zeros_like(w0)) and not w0.requires_grad
+
+
+def test_gradient_descent_stops_at_the_first_non_finite_loss() -> None:
+    losses = gradient_descent(lambda ps: (ps[0] ** 2).sum(), [torch.ones(3)], lr=1e3, steps=500)
+    assert np.isfinite(losses[:-1]).all() and not np.isfinite(losses[-1])
+    assert len(losses) < 500
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": -0.1, "steps": 5}, "lr"),
+        ({"lr": math.nan, "steps": 5}, "lr"),
+        ({"lr": 0.1, "steps": 0}, "steps"),
+        ({"lr": 0.1, "steps": 2.0}, "steps"),
+    ],
+)
+def test_gradient_descent_validates(kwargs: dict, match: str) -> None:
+    *_, loss = least_squares()
+    with pytest.raises(ValueError, match=match):
+        gradient_descent(loss, [torch.zeros(8, dtype=torch.float64)], **kwargs)
+
+
+def test_mse_of_a_linear_model_has_the_hessian_of_its_design_matrix() -> None:
+    from lrcourse.data import digits_task
+    from lrcourse.models import mse_loss
+
+    task = digits_task(torch.float64)
+    X, y = task.X_train[:300], task.y_train[:300]
+    params = [torch.zeros(64, 10, dtype=torch.float64), torch.zeros(10, dtype=torch.float64)]
+    s = sharpness(lambda ps: mse_loss(ps, X, y), params, tol=1e-12, max_iter=2000)
+    X1 = torch.cat([X, torch.ones(300, 1, dtype=torch.float64)], dim=1)
+    assert s.eigenvalue == pytest.approx(torch.linalg.eigvalsh(X1.T @ X1 / 300)[-1].item(), 1e-9)
+    # At W = 0 the outputs are 0, so the loss is half the squared norm of a one-hot: 1/2.
+    assert mse_loss(params, X, y).item() == 0.5

@@ -1,0 +1,45 @@
+"""The course's plotting helpers: running means, and loss curves that mark divergence."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from lrcourse.plotting import plot_loss, running_mean
+
+
+def test_running_mean_is_a_trailing_window_mean() -> None:
+    x = np.array([1.0, 3.0, 5.0, 7.0, 9.0])
+    np.testing.assert_allclose(running_mean(x, 2), [1.0, 2.0, 4.0, 6.0, 8.0])
+    np.testing.assert_allclose(running_mean(x, 1), x)
+    np.testing.assert_allclose(running_mean(x, 10), np.cumsum(x) / np.arange(1, 6))
+    with pytest.raises(ValueError, match="window"):
+        running_mean(x, 0)
+
+
+def test_plot_loss_stops_at_divergence_and_says_where() -> None:
+    fig, ax = plt.subplots()
+    plot_loss(ax, np.array([2.0, 1.0, 5.0, np.inf]), label="high lr")
+    plot_loss(ax, np.linspace(2.0, 0.1, 50), label="fine", window=5)
+    line, marker = ax.get_lines()[:2]
+    np.testing.assert_array_equal(line.get_ydata(), [2.0, 1.0, 5.0])  # the inf is not drawn
+    assert list(marker.get_xdata()) == [2] and list(marker.get_ydata()) == [5.0]
+    labels = [t.get_text() for t in ax.legend().get_texts()]
+    assert labels == ["high lr (diverged at step 3)", "fine"]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+    plt.close(fig)
+
+
+def test_plot_loss_reads_a_history_divergence_step() -> None:
+    class Run:  # a History diverged by max_loss: every loss finite
+        loss = np.array([2.0, 40.0, 2000.0])
+        diverged_at = 2
+
+    fig, ax = plt.subplots()
+    plot_loss(ax, Run(), label="capped")
+    assert ax.get_lines()[0].get_label() == "capped (diverged at step 2)"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [2.0, 40.0])
+    plt.close(fig)
