@@ -13,7 +13,7 @@ PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Notebooks draw with the inline backend; an inherited MPLBACKEND=Agg would silence every figure.
 unexport MPLBACKEND
-NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300 --sanitize-with tests/nbval_sanitize.cfg
+NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help setup lab test lint format unit notebooks execute bench lock clean
 
@@ -50,6 +50,7 @@ notebooks: $(STAMP)  ## re-run every notebook under nbval strict mode
 execute: $(STAMP)  ## re-run notebooks in place, top to bottom (NB=notebooks/03_*.ipynb for one)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.kernel_name=lrcourse --ExecutePreprocessor.timeout=600 \
+	  --ExecutePreprocessor.record_timing=False \
 	  $(or $(NB),notebooks/[0-9][0-9]_*.ipynb)
 
 test: lint $(STAMP)  ## ruff, the unit tests, and nbval strict over every notebook
