@@ -1,8 +1,15 @@
-"""Run torch on one thread: the course's tensors are small, and threads cost more than they save.
+"""Training runs torch on one thread: the same numbers everywhere, and no collapse under load.
 
-Measured on the course's 2-core machine, batched digits training (3 to 75 members): one
-thread was as fast as two on an idle machine, and 8 to 100 times faster when another
-process was busy, because each of torch's threads spins waiting for the others.
+Measured on the course's 2-core machine, batched digits training (9 to 75 members):
+
+* on an idle machine two threads were 1.2 to 1.6 times faster than one;
+* with another process busy on the other core, two threads were 3 to 5 times *slower* than
+  one (and up to 100 times when both processes used two), because each of torch's threads
+  spins waiting for the others;
+* full-batch products over 1440 images split their sums differently on two threads, so the
+  last digits change (notebook 01 printed a loss of 1.09e+03 on one thread, 1.1e+03 on two).
+
+One thread gives every machine, busy or idle, the numbers the notebooks were saved with.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ R = TypeVar("R")
 
 
 @contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
     """Within the block torch uses ``n`` intra-op threads; the previous number is restored."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")

@@ -264,11 +264,13 @@ def train(
     lrs = torch.tensor(table, dtype=task.dtype)
     batches = None if full_batch else _batches(seeds, task, batch_size)
 
-    loss = torch.full((steps, M), math.nan, dtype=torch.float64)
-    grad_norm = torch.full((steps, M), math.nan, dtype=torch.float64)
+    # Per-step records live in numpy: writing a row there costs less than a torch op, and
+    # the loop below runs thousands of times.
+    loss = np.full((steps, M), math.nan)
+    grad_norm = np.full((steps, M), math.nan)
     evals: list[tuple[int, Tensor, Tensor, Tensor]] = []  # (step, train loss, val loss, acc)
     alive = torch.ones(M, dtype=torch.bool)
-    n_steps = torch.full((M,), steps)  # entries per member in the per-step arrays
+    n_steps = np.full(M, steps)  # entries per member in the per-step arrays
     frozen: list[Tensor] | None = None  # the weights of diverged members, held fixed
 
     for t in range(steps + 1):
@@ -283,30 +285,36 @@ def train(
         else:
             idx = next(batches)
             xb, yb = task.X_train[idx], task.y_train[idx]
-        losses = member_losses(model(xb), yb)
-        loss[t] = losses.detach().to(torch.float64)
-        bad = alive & (~torch.isfinite(losses.detach()) | (losses.detach() > max_loss))
+        losses = member_losses(mlp_forward(params, xb), yb)
+        row = losses.detach().numpy()
+        loss[t] = row
+        bad = ~np.isfinite(row) | (row > max_loss)
+        bad &= alive.numpy()
         if bad.any():
             n_steps[bad] = t + 1
-            alive &= ~bad
+            dead = torch.from_numpy(bad)
+            alive &= ~dead
             if not alive.any():
                 break
             # Hold each dead member at the weights it diverged with.
             if frozen is None:
                 frozen = [p.detach().clone() for p in params]
             for p, f in zip(params, frozen, strict=True):
-                f[bad] = p.detach()[bad]
+                f[dead] = p.detach()[dead]
         opt.zero_grad()
+        all_alive = frozen is None
         # Leave dead members out of the sum (their loss is nan); their weights are also
         # restored after the step, since 0 * nan in their gradient would still be nan.
-        torch.where(alive, losses, 0.0).sum().backward()
+        (losses if all_alive else torch.where(alive, losses, 0.0)).sum().backward()
         with torch.no_grad():
             sq = sum(p.grad.pow(2).flatten(1).sum(dim=1) for p in params)
-            grad_norm[t] = torch.where(alive, sq.sqrt().to(torch.float64), math.nan)
+            grad_norm[t] = sq.sqrt().numpy()
+            lr_t = lrs[t] if all_alive else torch.where(alive, lrs[t], 0.0)
             for group in opt.param_groups:
-                group["lr"] = torch.where(alive, lrs[t], 0.0)
+                group["lr"] = lr_t
         opt.step()
-        if frozen is not None:
+        if not all_alive:
+            grad_norm[t, ~alive.numpy()] = math.nan
             with torch.no_grad():
                 for p, f in zip(params, frozen, strict=True):
                     p[~alive] = f[~alive]
@@ -336,9 +344,9 @@ def train(
         )
         histories.append(
             History(
-                loss=loss[:k, m].numpy().copy(),
+                loss=loss[:k, m].copy(),
                 lr=table[:k, m].copy(),
-                grad_norm=grad_norm[:k, m].numpy().copy(),
+                grad_norm=grad_norm[:k, m].copy(),
                 eval_step=np.array([e[0] for e in mine], dtype=np.int64),
                 train_loss=np.array([float(e[1][m]) for e in mine]),
                 val_loss=np.array([float(e[2][m]) for e in mine]),

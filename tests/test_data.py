@@ -1,9 +1,12 @@
 """The digits task: a fixed stratified split, standardised with training statistics only."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
 from lrcourse.data import Task, digits_task
 
@@ -46,3 +49,26 @@ def test_dtype_deterministic_and_fresh_tensors():
 def test_bad_dtype_raises(dtype):
     with pytest.raises(ValueError, match="dtype"):
         digits_task(dtype)
+
+
+def test_bundled_csv_and_stored_split_are_sklearns():
+    # digits_data reads sklearn's CSV without importing sklearn; the split is stored as rows.
+    from lrcourse.data import N_VAL, SPLIT_FILE, digits_data
+
+    X_ref, y_ref = load_digits(return_X_y=True)
+    X, y = digits_data()
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    rows = np.arange(len(y))
+    train, val = train_test_split(rows, test_size=N_VAL, stratify=y, random_state=0)
+    stored = json.loads(SPLIT_FILE.read_text())
+    assert stored["train"] == train.tolist() and stored["val"] == val.tolist()
+    # and the task is exactly what sklearn's own split gives, standardised
+    X_tr, X_va, _, y_va = train_test_split(
+        X_ref, y_ref, test_size=N_VAL, stratify=y, random_state=0
+    )
+    task = digits_task(torch.float64)
+    mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
+    std[std == 0] = 1.0
+    np.testing.assert_array_equal(task.X_val.numpy(), (X_va - mean) / std)
+    np.testing.assert_array_equal(task.y_val.numpy(), y_va)
