@@ -300,18 +300,33 @@ def one_cycle_schedule(
     else:
         phases = [(0.0, end_up, lr_0, lr_max), (end_up, float(total - 1), lr_max, lr_end)]
 
-    s = np.minimum(t, total - 1).astype(np.float64)
-    out = np.empty(s.shape)
-    lower = -np.inf
-    for i, (start, end, a, b) in enumerate(phases):
-        last = i == len(phases) - 1
-        mask = (s > lower) & ((s <= end) | last)
-        x = (s[mask] - start) / (end - start)
+    s = np.minimum(t, total - 1, dtype=np.float64).reshape(-1)
+    out = np.empty(t.shape)
+    flat = out.reshape(-1)  # a view: writing it fills ``out``
+    # Phase i holds the steps in (end of phase i-1, end of phase i]. Sorted steps (the usual
+    # np.arange) split into contiguous slices, computed in place; others need a mask each.
+    ends = [end for _, end, _, _ in phases[:-1]]
+    if s.size < 2 or bool(np.all(s[1:] >= s[:-1])):
+        cuts = [0, *np.searchsorted(s, ends, side="right").tolist(), s.size]
+        parts = [slice(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    else:
+        bounds = [-np.inf, *ends, np.inf]
+        parts = [(s > lo) & (s <= hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    for (start, end, a, b), part in zip(phases, parts, strict=True):
+        # The same operations, in the same order, as torch: results equal to the bit.
+        x = np.subtract(s[part], start, out=flat[part] if isinstance(part, slice) else None)
+        x /= end - start  # x: progress through the phase, 0 -> 1
         if anneal == "cos":
-            out[mask] = b + (a - b) / 2.0 * (np.cos(np.pi * x) + 1)
+            x *= np.pi
+            np.cos(x, out=x)
+            x += 1
+            x *= (a - b) / 2.0
+            x += b  # b + (a - b) / 2 * (cos(pi x) + 1)
         else:
-            out[mask] = (b - a) * x + a
-        lower = end
+            x *= b - a
+            x += a  # (b - a) * x + a
+        if not isinstance(part, slice):
+            flat[part] = x
     return _out(out, scalar)
 
 
