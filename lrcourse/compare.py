@@ -521,6 +521,17 @@ def format_table(cells: Sequence[Cell], *, steps: bool = True) -> str:
     return "\n".join(lines)
 
 
+def _spread(
+    values: NDArray[np.float64], axis: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Mean, min and max over seeds along ``axis``, leaving out non-finite values (a diverged
+    seed leaves a gap, not an inf); where every seed diverged, nan."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    with warnings.catch_warnings():  # an all-nan slice: nan, and no warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return tuple(f(values, axis=axis) for f in (np.nanmean, np.nanmin, np.nanmax))
+
+
 def plot_loss_bands(
     runs: Mapping[str, Sequence[Any]],
     *,
@@ -550,11 +561,8 @@ def plot_loss_bands(
         for i, h in enumerate(histories):
             values = getattr(h, metric)
             curves[i, : values.size] = values
-        curves[~np.isfinite(curves)] = np.nan
         color = color_for(_schedule_of(label))
-        with warnings.catch_warnings():  # a step where every seed has diverged: nan, not noise
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean, low, high = (f(curves, axis=0) for f in (np.nanmean, np.nanmin, np.nanmax))
+        mean, low, high = _spread(curves, axis=0)
         ax.plot(steps, mean, color=color, label=label)
         ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
     ax.set_yscale("log")
@@ -596,10 +604,7 @@ def plot_final_vs_peak(
         raise ValueError(f"picks must map schedules of the comparison to its peaks, got {stray}")
     for name in comparison.names:
         values = np.array([comparison.cell(name, p).values(metric) for p in peaks])
-        values[~np.isfinite(values)] = np.nan  # a diverged seed leaves a gap, not an inf
-        with warnings.catch_warnings():  # a peak where every seed diverged
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean, low, high = (f(values, axis=1) for f in (np.nanmean, np.nanmin, np.nanmax))
+        mean, low, high = _spread(values, axis=1)
         color = color_for(name)
         ax.errorbar(
             peaks,

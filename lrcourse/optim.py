@@ -43,7 +43,24 @@ def _check_unit(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
 
 
-class SGD(torch.optim.Optimizer):
+class _PerParameter(torch.optim.Optimizer):
+    """``step`` calls ``_update(p, p.grad, state, group)`` for each parameter with a gradient:
+    the loop, the closure and ``no_grad`` are written once, the update rules below."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, p.grad, self.state[p], group)
+        return loss
+
+
+class SGD(_PerParameter):
     """g = grad + wd * p;  v = momentum * v + g  (v = g at the first step);  p -= lr * v.
 
     The same update as ``torch.optim.SGD`` (dampening 0, no Nesterov). ``weight_decay``
@@ -63,32 +80,21 @@ class SGD(torch.optim.Optimizer):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                if wd != 0:
-                    g = g.add(p, alpha=wd)
-                if momentum != 0:
-                    state = self.state[p]
-                    if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = g.clone()
-                    else:
-                        state["momentum_buffer"].mul_(momentum).add_(g)
-                    g = state["momentum_buffer"]
-                p.sub_(per_member(lr, p) * g)
-        return loss
+    def _update(self, p: Tensor, g: Tensor, state: dict, group: dict) -> None:
+        """One SGD step for one parameter: the equations of the class docstring."""
+        momentum, wd = group["momentum"], group["weight_decay"]
+        if wd != 0:
+            g = g.add(p, alpha=wd)
+        if momentum != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = g.clone()
+            else:
+                state["momentum_buffer"].mul_(momentum).add_(g)
+            g = state["momentum_buffer"]
+        p.sub_(per_member(group["lr"], p) * g)
 
 
-class Adam(torch.optim.Optimizer):
+class Adam(_PerParameter):
     """Adam (Kingma & Ba, 2015). At step t, with g the gradient:
 
         m = b1 m + (1 - b1) g            first moment (the momentum)
@@ -120,18 +126,6 @@ class Adam(torch.optim.Optimizer):
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, decoupled=decoupled
         )
         super().__init__(params, defaults)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, p.grad, self.state[p], group)
-        return loss
 
     def _update(self, p: Tensor, g: Tensor, state: dict, group: dict) -> None:
         """One Adam step for one parameter: the equations of the class docstring."""

@@ -130,7 +130,17 @@ def plot_loss(
     ax.set_ylabel(ylabel)
 
 
-def finish(fig: Figure | None = None) -> None:
-    """Lay out and show the current figure (``plt.show`` leaves no text repr for nbval)."""
-    (fig or plt.gcf()).tight_layout()
+def finish(fig: Figure | None = None, *, legend_from: Axes | None = None) -> None:
+    """Lay out and show the current figure (``plt.show`` leaves no text repr for nbval).
+
+    ``legend_from``: put that axes' legend entries under the panels, in one row, and keep
+    room for them (for panels that share one legend).
+    """
+    fig = fig or plt.gcf()
+    if legend_from is None:
+        fig.tight_layout()
+    else:
+        handles, labels = legend_from.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels))
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
     plt.show()

@@ -43,3 +43,17 @@ def test_plot_loss_reads_a_history_divergence_step() -> None:
     assert ax.get_lines()[0].get_label() == "capped (diverged at step 2)"
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [2.0, 40.0])
     plt.close(fig)
+
+
+def test_finish_moves_a_shared_legend_below_the_panels(monkeypatch) -> None:
+    from lrcourse.plotting import finish
+
+    monkeypatch.setattr(plt, "show", lambda: None)
+    fig, (a, b) = plt.subplots(1, 2)
+    b.plot([1, 2], label="one")
+    b.plot([2, 1], label="two")
+    finish(fig, legend_from=b)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["one", "two"]
+    assert max(ax.get_position().y0 for ax in fig.axes) > 0.1  # room kept below the panels
+    plt.close(fig)
