@@ -31,6 +31,7 @@ from lrcourse.lesson import one_cycle_schedule as lesson_one_cycle
 from lrcourse.lesson import step_decay_schedule as lesson_step_decay
 from lrcourse.lesson import warmup_cosine_schedule as lesson_warmup_cosine
 from lrcourse.schedules import SCHEDULES
+from lrcourse.validate import integer
 
 N_STEPS = 10**6
 LOOP_TARGET = 50.0
@@ -42,8 +43,7 @@ FLOOR_TARGETED = ("cosine", "warmup + cosine")
 def bench_arguments(n: int) -> dict[str, dict[str, int]]:
     """Arguments that make each schedule span ``n`` steps, in the proportions of the lesson's
     table (3 drops of step decay, a warmup of 10%); accepted by ours and by the lesson's."""
-    if n < 10:
-        raise ValueError(f"n must be an integer >= 10, got {n!r}")
+    n = integer("n", n, 10)
     return {
         "constant": {},
         "step decay": {"drop_every": n // 3},
@@ -55,8 +55,7 @@ def bench_arguments(n: int) -> dict[str, dict[str, int]]:
 
 def best_time(fn: Callable[[], Any], repeats: int) -> float:
     """The shortest wall time of ``repeats`` calls of ``fn``, in seconds."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    repeats = integer("repeats", repeats, 1)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()

@@ -17,6 +17,7 @@ import torch
 
 from lrcourse.data import digits_task
 from lrcourse.train import train
+from lrcourse.validate import integer
 
 __all__ = ["bench_batched_vs_sequential", "RATIO_TARGET"]
 
@@ -27,12 +28,9 @@ def bench_batched_vs_sequential(
     n_members: int = 25, steps: int = 300, *, repeats: int = 3, dtype: torch.dtype = torch.float32
 ) -> dict[str, Any]:
     """Seconds for ``n_members`` runs of ``steps`` steps, batched and sequential; their ratio."""
-    if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 1:
-        raise ValueError(f"n_members must be an integer >= 1, got {n_members!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    n_members = integer("n_members", n_members, 1)
+    steps = integer("steps", steps, 1)
+    repeats = integer("repeats", repeats, 1)
     task = digits_task(dtype)
     seeds = list(range(n_members))
     kwargs = dict(steps=steps, eval_every=steps)  # evaluate at the start and the end only

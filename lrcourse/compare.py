@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from lrcourse.plotting import color_for
 from lrcourse.schedules import SCHEDULES
+from lrcourse.validate import integer, number
 
 __all__ = [
     "COSINE_FLOOR",
@@ -99,19 +100,11 @@ def _check_name(name: Any) -> str:
 
 
 def _check_peak(peak: Any, what: str = "peak") -> float:
-    ok = isinstance(peak, int | float | np.floating | np.integer) and not isinstance(peak, bool)
-    if not (ok and math.isfinite(peak) and peak > 0):
-        raise ValueError(f"{what} must be a finite number > 0, got {peak!r}")
-    return float(peak)
+    return number(what, peak, strict=True)
 
 
 def _check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < MIN_STEPS:
-        raise ValueError(
-            f"steps must be an integer >= {MIN_STEPS} (1cycle needs a step in each phase), "
-            f"got {steps!r}"
-        )
-    return int(steps)
+    return integer("steps", steps, MIN_STEPS, why=" (1cycle needs a step in each phase)")
 
 
 def _check_metric(metric: Any) -> str:

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from lrcourse.threads import one_thread
+from lrcourse.validate import integer, number
 
 __all__ = ["Sharpness", "sharpness", "max_stable_lr", "gradient_descent"]
 
@@ -102,12 +103,10 @@ def sharpness(
     loss falls), so the most positive eigenvalue is the one that matters.
     """
     params = _check_params(params)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 2:
-        raise ValueError(f"max_iter must be an integer >= 2, got {max_iter!r}")
+    max_iter = integer("max_iter", max_iter, 2)
     if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = integer("seed", seed, 0)
 
     xs = [p.detach().clone().requires_grad_(True) for p in params]
     loss = loss_fn(xs)
@@ -141,10 +140,7 @@ def max_stable_lr(sharpness: float) -> float:
     flips sign forever, neither growing nor shrinking). ``sharpness`` must be a finite number
     > 0: with no positive curvature no lr is too large for this argument.
     """
-    ok = isinstance(sharpness, int | float) and not isinstance(sharpness, bool)
-    if not ok or not math.isfinite(sharpness) or sharpness <= 0:
-        raise ValueError(f"sharpness must be a finite number > 0, got {sharpness!r}")
-    return 2.0 / float(sharpness)
+    return 2.0 / number("sharpness", sharpness, strict=True)
 
 
 @one_thread
@@ -163,11 +159,8 @@ def gradient_descent(
     first loss that is not finite: a diverging run is a result, not an error.
     """
     params = _check_params(params)
-    ok = isinstance(lr, int | float) and not isinstance(lr, bool)
-    if not ok or not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    lr = number("lr", lr)
+    steps = integer("steps", steps, 1)
     xs = [p.detach().clone().requires_grad_(True) for p in params]
     losses = []
     for step in range(steps + 1):

@@ -9,11 +9,12 @@ rates take one optimizer step. A trainer sets ``group["lr"]`` before every step.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
 from torch import Tensor
+
+from lrcourse.validate import number
 
 __all__ = ["SGD", "Adam", "AdamW", "per_member"]
 
@@ -34,8 +35,8 @@ def _check_lr(lr: float | Tensor) -> None:
     if isinstance(lr, Tensor):
         if lr.dim() != 1 or not bool(torch.isfinite(lr).all() and (lr >= 0).all()):
             raise ValueError("lr must be a 1-D tensor of finite values >= 0")
-    elif isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 <= lr < math.inf:
-        raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+    else:
+        number("lr", lr)
 
 
 def _check_unit(name: str, value: float) -> None:
@@ -76,8 +77,7 @@ class SGD(_PerParameter):
     ) -> None:
         _check_lr(lr)
         _check_unit("momentum", momentum)
-        if not 0 <= weight_decay < math.inf:
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+        number("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     def _update(self, p: Tensor, g: Tensor, state: dict, group: dict) -> None:
@@ -118,10 +118,8 @@ class Adam(_PerParameter):
         _check_lr(lr)
         _check_unit("betas[0]", betas[0])
         _check_unit("betas[1]", betas[1])
-        if not 0 < eps < math.inf:
-            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-        if not 0 <= weight_decay < math.inf:
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+        number("eps", eps, strict=True)
+        number("weight_decay", weight_decay)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, decoupled=decoupled
         )

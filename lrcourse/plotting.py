@@ -10,6 +10,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from lrcourse.validate import integer
+
 #: A colour per schedule, so a schedule looks the same in every notebook.
 SCHEDULE_COLORS = {
     "constant": "#4d4d4d",
@@ -84,8 +86,7 @@ def plot_lr_curves(
 def running_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the last ``window`` values at each step (fewer at the start): a trend line
     through the noise of mini-batch losses, with no look-ahead."""
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be an integer >= 1, got {window!r}")
+    window = integer("window", window, 1)
     values = np.asarray(values, dtype=float)
     csum = np.cumsum(np.r_[0.0, values])
     lo = np.maximum(np.arange(1, values.size + 1) - window, 0)

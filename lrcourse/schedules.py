@@ -14,11 +14,12 @@ Conventions, shared by all five (and stated because peer libraries disagree):
 
 from __future__ import annotations
 
-import math
 from typing import Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
+
+from lrcourse.validate import integer, number
 
 __all__ = [
     "constant_schedule",
@@ -57,23 +58,6 @@ def _out(lr: LR, scalar: bool) -> float | LR:
     return float(lr[0]) if scalar else lr
 
 
-def _check_lr(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
-
-
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_open_unit(name: str, value: float) -> float:
     ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
     if not (ok and 0 < float(value) < 1):
@@ -82,8 +66,8 @@ def _check_open_unit(name: str, value: float) -> float:
 
 
 def _check_min_max(lr_min: float, lr_max: float) -> tuple[float, float]:
-    lr_max = _check_lr("lr_max", lr_max)
-    lr_min = _check_lr("lr_min", lr_min)
+    lr_max = number("lr_max", lr_max)
+    lr_min = number("lr_min", lr_min)
     if lr_min > lr_max:
         raise ValueError(f"lr_min must be <= lr_max, got lr_min={lr_min!r} > lr_max={lr_max!r}")
     return lr_min, lr_max
@@ -117,7 +101,7 @@ def constant_schedule(step: Steps, *, lr: float = ...) -> LR: ...
 def constant_schedule(step, *, lr=1e-3):
     """lr(t) = lr."""
     t, scalar = _as_steps(step)
-    lr = _check_lr("lr", lr)
+    lr = number("lr", lr)
     return _out(np.full(t.shape, lr), scalar)
 
 
@@ -132,12 +116,12 @@ def step_decay_schedule(
 def step_decay_schedule(step, *, lr=1e-2, drop_factor=0.1, drop_every=30):
     """lr(t) = lr * drop_factor ** floor(t / drop_every).   (torch: ``StepLR``)"""
     t, scalar = _as_steps(step)
-    lr = _check_lr("lr", lr)
+    lr = number("lr", lr)
     if isinstance(drop_factor, bool) or not isinstance(drop_factor, int | float | np.floating):
         raise ValueError(f"drop_factor must be in (0, 1], got {drop_factor!r}")
     if not 0 < float(drop_factor) <= 1:
         raise ValueError(f"drop_factor must be in (0, 1], got {drop_factor!r}")
-    drop_every = _check_int("drop_every", drop_every, 1)
+    drop_every = integer("drop_every", drop_every, 1)
     drops = t // drop_every
     n_levels = int(drops.max()) + 1 if drops.size else 0
     if n_levels <= drops.size:  # one power per level, then a gather: bit-identical, faster
@@ -162,7 +146,7 @@ def cosine_schedule(step, *, lr_max=1e-3, lr_min=1e-5, total_steps=1000):
     """
     t, scalar = _as_steps(step)
     lr_min, lr_max = _check_min_max(lr_min, lr_max)
-    total = _check_int("total_steps", total_steps, 1)
+    total = integer("total_steps", total_steps, 1)
     return _out(
         _cosine_decay(np.minimum(t, total, dtype=np.float64), total, lr_min, lr_max), scalar
     )
@@ -199,8 +183,8 @@ def warmup_cosine_schedule(step, *, lr_max=1e-3, lr_min=1e-5, warmup_steps=100, 
     """
     t, scalar = _as_steps(step)
     lr_min, lr_max = _check_min_max(lr_min, lr_max)
-    total = _check_int("total_steps", total_steps, 1)
-    warmup = _check_int("warmup_steps", warmup_steps, 0)
+    total = integer("total_steps", total_steps, 1)
+    warmup = integer("warmup_steps", warmup_steps, 0)
     if warmup > total:
         raise ValueError(
             f"warmup_steps must be in [0, total_steps={total}], got warmup_steps={warmup}"
@@ -265,14 +249,11 @@ def one_cycle_schedule(
     lr_max/25 for 45%, then down to lr_max/25000. After step T - 1 the lr holds lr_end.
     """
     t, scalar = _as_steps(step)
-    lr_max = _check_lr("lr_max", lr_max)
-    total = _check_int("total_steps", total_steps, 2)
+    lr_max = number("lr_max", lr_max)
+    total = integer("total_steps", total_steps, 2)
     pct = _check_open_unit("pct_start", pct_start)
-    for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    div_factor = number("div_factor", div_factor, strict=True)
+    final_div_factor = number("final_div_factor", final_div_factor, strict=True)
     if not isinstance(three_phase, bool | np.bool_):
         raise ValueError(f"three_phase must be True or False, got {three_phase!r}")
     if anneal not in ("linear", "cos"):

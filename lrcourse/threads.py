@@ -21,6 +21,8 @@ from typing import ParamSpec, TypeVar
 
 import torch
 
+from lrcourse.validate import integer
+
 __all__ = ["torch_threads", "one_thread"]
 
 P = ParamSpec("P")
@@ -30,8 +32,7 @@ R = TypeVar("R")
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     """Within the block torch uses ``n`` intra-op threads; the previous number is restored."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = integer("n", n, 1)
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -36,6 +36,7 @@ from lrcourse.data import Task
 from lrcourse.models import BatchedMLP, member_losses, mlp_forward
 from lrcourse.optim import SGD, Adam
 from lrcourse.threads import one_thread
+from lrcourse.validate import integer, number
 
 __all__ = ["History", "train", "train_grid", "OPTIMIZERS"]
 
@@ -117,12 +118,6 @@ class History:
 # Argument checks: ValueError naming the parameter and its allowed range.
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_float(name: str, value: Any, low: float, high: float, *, high_open: bool) -> float:
     ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
     if ok and (low <= value < high or (not high_open and value == high)):
@@ -165,8 +160,7 @@ def _make_optimizer(name: str, params, momentum, betas, eps, weight_decay) -> to
     for i, b in enumerate(betas):
         _check_float(f"betas[{i}]", b, 0.0, 1.0, high_open=True)
     eps = 1e-8 if eps is None else eps
-    if not (isinstance(eps, int | float) and 0 < eps < math.inf):
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    eps = number("eps", eps, strict=True)
     decoupled = name == "adamw"
     return Adam(
         params, lr=0.0, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled
@@ -233,20 +227,20 @@ def train(
 
     Torch runs on one thread inside the call (see ``lrcourse.threads``).
     """
-    steps = _check_int("steps", steps, 1)
+    steps = integer("steps", steps, 1)
     seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
     if not seeds or not all(isinstance(s, int | np.integer) and s >= 0 for s in seeds):
         raise ValueError(f"seeds must be an integer >= 0 or a non-empty list of them, got {seeds}")
     M = len(seeds)
     table = _lr_table(lr, steps, M)
     if batch_size is not None:
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = integer("batch_size", batch_size, 1)
         if batch_size > task.n_train:
             raise ValueError(
                 f"batch_size must be <= {task.n_train} (the training set), got {batch_size}"
             )
     full_batch = batch_size is None or batch_size == task.n_train
-    eval_every = _check_int("eval_every", eval_every, 1)
+    eval_every = integer("eval_every", eval_every, 1)
     max_loss = _check_float("max_loss", max_loss, 0.0, math.inf, high_open=False)
     momentum = _check_float("momentum", momentum, 0.0, 1.0, high_open=True)
     weight_decay = _check_float("weight_decay", weight_decay, 0.0, math.inf, high_open=True)
@@ -372,7 +366,7 @@ def train_grid(
     if not lrs:
         raise ValueError("lrs must map at least one label to a learning-rate spec")
     steps = kwargs.get("steps")
-    steps = _check_int("steps", steps, 1)
+    steps = integer("steps", steps, 1)
     seeds = list(seeds)
     columns, member_seeds, member_labels = [], [], []
     for label, spec in lrs.items():
