@@ -22,7 +22,6 @@ which ends lowest?". A fair answer needs three things, and this module holds eac
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,7 +31,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from numpy.typing import NDArray
 
-from lrcourse.plotting import color_for
+from lrcourse.plotting import color_for, spread_over_seeds
 from lrcourse.schedules import SCHEDULES
 from lrcourse.validate import integer, number
 
@@ -56,7 +55,6 @@ __all__ = [
     "Verdict",
     "verdict",
     "format_table",
-    "plot_loss_bands",
     "plot_final_vs_peak",
 ]
 
@@ -514,65 +512,6 @@ def format_table(cells: Sequence[Cell], *, steps: bool = True) -> str:
     return "\n".join(lines)
 
 
-def _spread(
-    values: NDArray[np.float64], axis: int
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Mean, min and max over seeds along ``axis``, leaving out non-finite values (a diverged
-    seed leaves a gap, not an inf); where every seed diverged, nan."""
-    values = np.where(np.isfinite(values), values, np.nan)
-    with warnings.catch_warnings():  # an all-nan slice: nan, and no warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return tuple(f(values, axis=axis) for f in (np.nanmean, np.nanmin, np.nanmax))
-
-
-def plot_loss_bands(
-    runs: Mapping[str, Sequence[Any]],
-    *,
-    ax: Axes | None = None,
-    metric: Literal["train_loss", "val_loss"] = "train_loss",
-    title: str | None = None,
-) -> Axes:
-    """Mean over seeds of each run's full-batch loss curve, the seeds' min-max range shaded.
-
-    ``runs`` maps a legend label to Histories (one per seed); the colour comes from the
-    schedule name at the start of the label (``"cosine (peak 0.3)"`` is drawn in cosine's
-    colour). A diverged seed's curve stops at its divergence; the mean and band use the
-    seeds still running. The loss axis is logarithmic.
-    """
-    if metric not in ("train_loss", "val_loss"):
-        raise ValueError(f"metric must be 'train_loss' or 'val_loss', got {metric!r}")
-    if not runs:
-        raise ValueError("runs must hold at least one label")
-    if ax is None:
-        _, ax = plt.subplots()
-    for label, histories in runs.items():
-        if not histories:
-            raise ValueError(f"runs[{label!r}] must hold at least one History")
-        longest = max(histories, key=lambda h: h.eval_step.size)
-        steps = longest.eval_step
-        curves = np.full((len(histories), steps.size), np.nan)
-        for i, h in enumerate(histories):
-            values = getattr(h, metric)
-            curves[i, : values.size] = values
-        color = color_for(_schedule_of(label))
-        mean, low, high = _spread(curves, axis=0)
-        ax.plot(steps, mean, color=color, label=label)
-        ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    what = "train" if metric == "train_loss" else "validation"
-    ax.set_ylabel(f"{what} loss (cross-entropy, log scale)")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def _schedule_of(label: Any) -> str:
-    """The schedule a legend label starts with (the longest match), else the label itself."""
-    matches = [n for n in SCHEDULES if str(label).startswith(n)]
-    return max(matches, key=len) if matches else str(label)
-
-
 def plot_final_vs_peak(
     comparison: Comparison,
     *,
@@ -597,7 +536,7 @@ def plot_final_vs_peak(
         raise ValueError(f"picks must map schedules of the comparison to its peaks, got {stray}")
     for name in comparison.names:
         values = np.array([comparison.cell(name, p).values(metric) for p in peaks])
-        mean, low, high = _spread(values, axis=1)
+        mean, low, high = spread_over_seeds(values, axis=1)
         color = color_for(name)
         ax.errorbar(
             peaks,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from numpy.typing import NDArray
 
 from lrcourse.validate import integer
 
@@ -54,8 +57,10 @@ def use_course_style() -> None:
 
 
 def color_for(name: str) -> str | None:
-    """The course colour of a schedule, or None to let matplotlib choose."""
-    return SCHEDULE_COLORS.get(name)
+    """The course colour of the schedule ``name`` is or starts with ("cosine (peak 0.3)" is
+    drawn in cosine's colour), or None to let matplotlib choose."""
+    matches = [s for s in SCHEDULE_COLORS if str(name).startswith(s)]
+    return SCHEDULE_COLORS[max(matches, key=len)] if matches else None
 
 
 def plot_lr_curves(
@@ -145,3 +150,56 @@ def finish(fig: Figure | None = None, *, legend_from: Axes | None = None) -> Non
         fig.legend(handles, labels, loc="lower center", ncol=len(labels))
         fig.tight_layout(rect=(0, 0.1, 1, 1))
     plt.show()
+
+
+def spread_over_seeds(
+    values: NDArray[np.float64], axis: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Mean, min and max over seeds along ``axis``, leaving out non-finite values (a diverged
+    seed leaves a gap, not an inf); where every seed diverged, nan."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    with warnings.catch_warnings():  # an all-nan slice: nan, and no warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return tuple(f(values, axis=axis) for f in (np.nanmean, np.nanmin, np.nanmax))
+
+
+def plot_loss_bands(
+    runs: Mapping[str, Sequence[Any]],
+    *,
+    ax: Axes | None = None,
+    metric: Literal["train_loss", "val_loss"] = "train_loss",
+    title: str | None = None,
+) -> Axes:
+    """Mean over seeds of each run's full-batch loss curve, the seeds' min-max range shaded.
+
+    ``runs`` maps a legend label to Histories (one per seed); the colour comes from the
+    schedule name at the start of the label (``"cosine (peak 0.3)"`` is drawn in cosine's
+    colour). A diverged seed's curve stops at its divergence; the mean and band use the
+    seeds still running. The loss axis is logarithmic.
+    """
+    if metric not in ("train_loss", "val_loss"):
+        raise ValueError(f"metric must be 'train_loss' or 'val_loss', got {metric!r}")
+    if not runs:
+        raise ValueError("runs must hold at least one label")
+    if ax is None:
+        _, ax = plt.subplots()
+    for label, histories in runs.items():
+        if not histories:
+            raise ValueError(f"runs[{label!r}] must hold at least one History")
+        longest = max(histories, key=lambda h: h.eval_step.size)
+        steps = longest.eval_step
+        curves = np.full((len(histories), steps.size), np.nan)
+        for i, h in enumerate(histories):
+            values = getattr(h, metric)
+            curves[i, : values.size] = values
+        color = color_for(label)
+        mean, low, high = spread_over_seeds(curves, axis=0)
+        ax.plot(steps, mean, color=color, label=label)
+        ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    what = "train" if metric == "train_loss" else "validation"
+    ax.set_ylabel(f"{what} loss (cross-entropy, log scale)")
+    if title:
+        ax.set_title(title)
+    return ax

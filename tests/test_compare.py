@@ -23,7 +23,6 @@ from lrcourse.compare import (  # noqa: E402
     head_to_head,
     parse_label,
     plot_final_vs_peak,
-    plot_loss_bands,
     rank,
     run_label,
     scaled_kwargs,
@@ -31,6 +30,7 @@ from lrcourse.compare import (  # noqa: E402
     summarize,
     verdict,
 )
+from lrcourse.plotting import plot_loss_bands  # noqa: E402
 from lrcourse.schedules import (  # noqa: E402
     SCHEDULES,
     constant_schedule,

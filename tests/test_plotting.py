@@ -57,3 +57,13 @@ def test_finish_moves_a_shared_legend_below_the_panels(monkeypatch) -> None:
     assert [t.get_text() for t in legend.get_texts()] == ["one", "two"]
     assert max(ax.get_position().y0 for ax in fig.axes) > 0.1  # room kept below the panels
     plt.close(fig)
+
+
+def test_color_for_reads_the_schedule_a_label_starts_with() -> None:
+    from lrcourse.plotting import SCHEDULE_COLORS, color_for
+
+    assert color_for("cosine") == SCHEDULE_COLORS["cosine"]
+    assert color_for("cosine (peak 0.3)") == SCHEDULE_COLORS["cosine"]
+    # the longest match wins: "warmup + cosine" is not "cosine"
+    assert color_for("warmup + cosine @ 0.1") == SCHEDULE_COLORS["warmup + cosine"]
+    assert color_for("lr 5") is None
