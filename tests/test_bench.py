@@ -5,9 +5,7 @@ the three ways computes over the same steps, and that the report's verdicts foll
 the numbers it is given.
 """
 
-import sys
 import time
-import types
 
 import numpy as np
 import pytest
@@ -99,32 +97,86 @@ def test_best_time_is_the_minimum():
     assert best_time(sleep_next, 3) < 0.01
 
 
-def test_main_prints_the_report_and_skips_a_missing_training_bench(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "lrcourse.bench_training", None)  # import fails
+def test_main_prints_every_section(capsys, monkeypatch):
+    fake = {"ratio": 3.61234, "meets_target": True}
+    monkeypatch.setattr(bench, "bench_batched_vs_sequential", lambda: fake)  # minutes -> 0
     bench.main(N, repeats=1, loop_repeats=1)
     out = capsys.readouterr().out
     assert out.startswith("lrcourse.bench: machine: ")
     assert "target vec/floor <= 3x" in out
-    assert "training bench: lrcourse.bench_training is not written yet; skipped." in out
-
-
-def test_main_runs_the_training_bench_when_it_exists(capsys, monkeypatch):
-    fake = types.ModuleType("lrcourse.bench_training")
-    fake.bench_batched_vs_sequential = lambda: {"ratio": 3.61234, "meets_target": True}
-    monkeypatch.setitem(sys.modules, "lrcourse.bench_training", fake)
-    bench.main(N, repeats=1, loop_repeats=1)
-    out = capsys.readouterr().out
+    assert "past the floor: the cosine schedule with another cos kernel" in out
     assert out.rstrip().endswith(
         "training bench: batched against sequential runs\n"
         "               ratio: 3.612\n"
         "        meets_target: True"
     )
-    assert "skipped" not in out
 
 
-def test_format_training_accepts_a_report_string_or_nothing():
-    assert bench.format_training("batched 3.6x faster") == "batched 3.6x faster"
-    assert bench.format_training(None) == ""
+def test_format_training_writes_a_line_per_key():
+    assert bench.format_training({"steps": 300, "ratio": 3.61234}) == (
+        "               steps: 300\n               ratio: 3.612"
+    )
+
+
+# --- past the floor: other cos kernels --------------------------------------------------
+
+
+def test_cosine_via_np_cos_is_the_course_schedule_to_the_bit():
+    steps = np.arange(N + 50)  # past the end too
+    np.testing.assert_array_equal(
+        bench.cosine_via(bench.np_cos, steps, N), SCHEDULES["cosine"](steps, total_steps=N)
+    )
+
+
+def test_np_cos_on_two_threads_is_np_cos():
+    x = np.linspace(0.0, np.pi, 10_001)
+    y = x.copy()
+    bench.np_cos_two_threads(y)
+    np.testing.assert_array_equal(y, np.cos(x))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_torch_cos_is_within_an_ulp_and_restores_the_thread_count(threads):
+    import torch
+
+    before = torch.get_num_threads()
+    x = np.linspace(0.0, np.pi, 10_001)
+    y = x.copy()
+    bench.torch_cos(threads)(y)
+    assert torch.get_num_threads() == before
+    np.testing.assert_array_max_ulp(y, np.cos(x), maxulp=1)
+
+
+def test_time_cos_kernels_counts_the_values_that_differ():
+    rows = bench.time_cos_kernels(N, repeats=1)
+    assert [r.kernel for r in rows] == list(bench.COS_KERNELS)
+    by_name = {r.kernel: r for r in rows}
+    exact = by_name["np.cos, 2 threads"]
+    assert exact.differing == 0 and exact.max_ulps == 0 and exact.seconds > 0
+    for r in rows:
+        assert 0 <= r.differing <= N and (r.max_ulps > 0) == (r.differing > 0)
+
+
+def _kernel(name, seconds, differing):
+    return bench.KernelTiming(name, 1000, seconds, differing, 3 if differing else 0)
+
+
+def test_kernel_report_when_only_inexact_kernels_are_fast_enough():
+    rows = [_kernel("exact", 1.0, 0), _kernel("fast", 0.1, 10)]
+    report = bench.format_kernels(rows, loop_s=10.0)  # 10x and 100x the loop
+    assert "\nexact                  1000.00       10x  none\n" in report
+    assert "10 of 1,000 (1.00%), by up to 3 ulp" in report
+    assert report.endswith(
+        "the loop target is met here only by fast, and none of them gives torch's values to "
+        "the bit (issue 2 asks for both)."
+    )
+
+
+def test_kernel_report_when_an_exact_kernel_is_fast_enough_or_none_is():
+    fast_exact = bench.format_kernels([_kernel("exact", 0.1, 0)], loop_s=10.0)
+    assert fast_exact.endswith("exact meets the loop target and keeps torch's values.")
+    slow = bench.format_kernels([_kernel("exact", 1.0, 0)], loop_s=10.0)
+    assert slow.endswith("no kernel tried meets the loop target (50x) here.")
 
 
 def test_floor_targets_name_real_schedules():
@@ -138,6 +190,8 @@ def test_floor_targets_name_real_schedules():
         (lambda: best_time(lambda: None, 0), "repeats"),
         (lambda: lesson_loop("linear", 10, {}), "name"),
         (lambda: format_report([], repeats=1, loop_repeats=1), "timings"),
+        (lambda: bench.format_kernels([], 1.0), "rows"),
+        (lambda: bench.time_cos_kernels(5), "n"),
     ],
 )
 def test_bad_input_names_the_parameter(call, name):

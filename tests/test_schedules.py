@@ -79,6 +79,18 @@ def test_array_in_same_shape_out(fn, shape):
     np.testing.assert_array_equal(out.ravel(), flat)
 
 
+@pytest.mark.parametrize("fn", ALL)
+@pytest.mark.parametrize("anneal", ["linear", "cos"])
+def test_order_of_steps_does_not_matter(fn, anneal):
+    # Unsorted steps take a different path in 1cycle (masks instead of slices).
+    kw = {"anneal": anneal} if fn is one_cycle_schedule else {}
+    steps = np.random.default_rng(0).permutation(1200).reshape(40, 30)  # past the end too
+    out = fn(steps, **kw)
+    np.testing.assert_array_equal(out, [[fn(int(s), **kw) for s in row] for row in steps])
+    order = np.argsort(steps.ravel())
+    np.testing.assert_array_equal(fn(steps.ravel()[order], **kw), out.ravel()[order])
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint16, np.uint64])
 def test_integer_dtypes_accepted(dtype):
     steps = np.array([0, 5, 100], dtype=dtype)
