@@ -27,21 +27,23 @@ import functools
 import os
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from lrcourse import schedules
 from lrcourse.bench_training import bench_batched_vs_sequential
 from lrcourse.lesson import constant_schedule as lesson_constant
 from lrcourse.lesson import cosine_schedule as lesson_cosine
 from lrcourse.lesson import one_cycle_schedule as lesson_one_cycle
 from lrcourse.lesson import step_decay_schedule as lesson_step_decay
 from lrcourse.lesson import warmup_cosine_schedule as lesson_warmup_cosine
-from lrcourse.schedules import LR, SCHEDULES, Steps
+from lrcourse.schedules import LR, SCHEDULES
 from lrcourse.threads import torch_threads
 from lrcourse.validate import integer
 
@@ -195,29 +197,32 @@ def format_report(timings: list[ScheduleTiming], *, repeats: int, loop_repeats: 
 # Past the floor: what the loop target would cost the cosine schedule.
 
 
-def warmup_cosine_via(
-    cos: Callable[[LR], None], steps: Steps, *, warmup_steps: int = 0, total_steps: int
-) -> LR:
-    """``warmup_cosine_schedule`` with its default lrs, computed with another cos kernel
-    (``cos(x)`` overwrites ``x``). With ``warmup_steps=0`` it is ``cosine_schedule``.
-    With an in-place ``np.cos`` both are the course's schedules to the bit (tested), so
-    only the kernel differs."""
-    lr_max, lr_min = 1e-3, 1e-5
-    decay = total_steps - warmup_steps
-    x = steps.astype(np.float64)
-    x -= warmup_steps
-    np.clip(x, 0, decay, out=x)
-    x *= np.pi
-    x /= max(decay, 1)
-    cos(x)
-    x += 1.0
-    x *= lr_max - lr_min
-    x /= 2
-    x += lr_min
-    if warmup_steps:
-        warming = steps < warmup_steps
-        x[warming] = lr_max * (steps[warming] / warmup_steps)
-    return x
+class _NumpyWithCos:
+    """numpy, but with ``cos`` replaced (attribute lookups fall through to numpy)."""
+
+    def __init__(self, cos: Callable[[LR], None]) -> None:
+        self._cos = cos
+
+    def cos(self, x: LR, *, out: LR) -> LR:
+        if out is not x:  # the schedules only ever take cosines in place
+            raise ValueError("out must be x: the kernels overwrite their argument")
+        self._cos(x)
+        return x
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+
+@contextmanager
+def schedules_using(cos: Callable[[LR], None]) -> Iterator[None]:
+    """Within the block the course's schedules take their cosines with ``cos`` (which
+    overwrites its argument) instead of ``np.cos``: the shipped code, another kernel."""
+    saved = schedules.np
+    schedules.np = _NumpyWithCos(cos)
+    try:
+        yield
+    finally:
+        schedules.np = saved
 
 
 def np_cos(x: LR) -> None:
@@ -273,15 +278,14 @@ def time_cos_kernels(n: int = N_STEPS, *, repeats: int = 7) -> list[KernelTiming
     steps = np.arange(n, dtype=np.int64)
     rows = []
     for schedule in FLOOR_TARGETED:
-        exact = SCHEDULES[schedule](steps, **args[schedule])
+        fn, kwargs = SCHEDULES[schedule], args[schedule]
+        exact = fn(steps, **kwargs)
         for kernel, cos in COS_KERNELS.items():
-
-            def run() -> LR:
-                return warmup_cosine_via(cos, steps, **args[schedule])  # noqa: B023
-
-            seconds = best_time(run, repeats)
+            with schedules_using(cos):
+                seconds = best_time(lambda: fn(steps, **kwargs), repeats)  # noqa: B023
+                lrs = fn(steps, **kwargs)
             # Positive floats order like their bit patterns: the difference counts ulps.
-            ulps = np.abs(run().view(np.int64) - exact.view(np.int64))
+            ulps = np.abs(lrs.view(np.int64) - exact.view(np.int64))
             differing, worst = int(np.count_nonzero(ulps)), int(ulps.max())
             rows.append(KernelTiming(schedule, kernel, n, seconds, differing, worst))
     return rows

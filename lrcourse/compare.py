@@ -31,7 +31,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from numpy.typing import NDArray
 
-from lrcourse.plotting import color_for, spread_over_seeds
+from lrcourse.plotting import color_for, loss_name, spread_over_seeds
 from lrcourse.schedules import SCHEDULES
 from lrcourse.validate import integer, number
 
@@ -525,8 +525,7 @@ def plot_final_vs_peak(
     sides. ``picks`` ({schedule: peak}) are ringed. Lines that cross mean the ranking
     depends on the peak.
     """
-    if metric not in ("train_loss", "val_loss"):
-        raise ValueError(f"metric must be 'train_loss' or 'val_loss', got {metric!r}")
+    what = loss_name(metric)
     if ax is None:
         _, ax = plt.subplots()
     peaks = np.array(sorted(comparison.peaks))
@@ -556,7 +555,6 @@ def plot_final_vs_peak(
     ax.set_xticks(peaks, [f"{p:g}" for p in peaks])
     ax.minorticks_off()
     ax.set_xlabel("peak learning rate (log scale)")
-    what = "train" if metric == "train_loss" else "validation"
     ax.set_ylabel(f"final {what} loss (log scale)")
     if title:
         ax.set_title(title)

@@ -163,6 +163,14 @@ def spread_over_seeds(
         return tuple(f(values, axis=axis) for f in (np.nanmean, np.nanmin, np.nanmax))
 
 
+def loss_name(metric: str) -> str:
+    """How axis labels name a loss metric of a ``History``: "train" or "validation"."""
+    names = {"train_loss": "train", "val_loss": "validation"}
+    if metric not in names:
+        raise ValueError(f"metric must be 'train_loss' or 'val_loss', got {metric!r}")
+    return names[metric]
+
+
 def plot_loss_bands(
     runs: Mapping[str, Sequence[Any]],
     *,
@@ -177,8 +185,7 @@ def plot_loss_bands(
     colour). A diverged seed's curve stops at its divergence; the mean and band use the
     seeds still running. The loss axis is logarithmic.
     """
-    if metric not in ("train_loss", "val_loss"):
-        raise ValueError(f"metric must be 'train_loss' or 'val_loss', got {metric!r}")
+    what = loss_name(metric)
     if not runs:
         raise ValueError("runs must hold at least one label")
     if ax is None:
@@ -198,7 +205,6 @@ def plot_loss_bands(
         ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    what = "train" if metric == "train_loss" else "validation"
     ax.set_ylabel(f"{what} loss (cross-entropy, log scale)")
     if title:
         ax.set_title(title)

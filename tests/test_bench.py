@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lrcourse import bench
+from lrcourse import schedules as schedules_module
 from lrcourse.bench import (
     FLOOR_TARGETED,
     ScheduleTiming,
@@ -123,12 +124,29 @@ def test_format_training_writes_a_line_per_key():
 
 @pytest.mark.parametrize("name", FLOOR_TARGETED)
 @pytest.mark.parametrize("n", [N, 10])  # 10: a warmup of one step
-def test_warmup_cosine_via_np_cos_is_the_course_schedule_to_the_bit(name, n):
+def test_schedules_using_np_cos_is_the_course_schedule_to_the_bit(name, n):
     kwargs = bench_arguments(n)[name]
     steps = np.arange(n + 50)  # past the end too
-    np.testing.assert_array_equal(
-        bench.warmup_cosine_via(bench.np_cos, steps, **kwargs), SCHEDULES[name](steps, **kwargs)
-    )
+    exact = SCHEDULES[name](steps, **kwargs)
+    with bench.schedules_using(bench.np_cos):
+        np.testing.assert_array_equal(SCHEDULES[name](steps, **kwargs), exact)
+
+
+def test_schedules_using_swaps_the_kernel_and_restores_numpy():
+    def zero(x):
+        x[:] = 0.0  # cos = 0: every lr at the midpoint of lr_max and lr_min
+
+    with bench.schedules_using(zero):
+        lrs = SCHEDULES["cosine"](np.arange(5), lr_max=3.0, lr_min=1.0, total_steps=4)
+    np.testing.assert_array_equal(lrs, 2.0)
+    assert schedules_module.np is np
+    assert SCHEDULES["cosine"](0, lr_max=3.0, lr_min=1.0) == 3.0
+
+
+def test_schedules_using_restores_numpy_after_an_error():
+    with pytest.raises(RuntimeError), bench.schedules_using(bench.np_cos):
+        raise RuntimeError("inside the block")
+    assert schedules_module.np is np
 
 
 def test_np_cos_on_two_threads_is_np_cos():

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lrcourse.plotting import plot_loss, running_mean
+from lrcourse.plotting import loss_name, plot_loss, running_mean
 
 
 def test_running_mean_is_a_trailing_window_mean() -> None:
@@ -18,6 +18,13 @@ def test_running_mean_is_a_trailing_window_mean() -> None:
     np.testing.assert_allclose(running_mean(x, 10), np.cumsum(x) / np.arange(1, 6))
     with pytest.raises(ValueError, match="window"):
         running_mean(x, 0)
+
+
+def test_loss_name_names_the_two_losses_and_rejects_others() -> None:
+    assert loss_name("train_loss") == "train"
+    assert loss_name("val_loss") == "validation"
+    with pytest.raises(ValueError, match=r"^metric must be 'train_loss' or 'val_loss', got 'v"):
+        loss_name("val_acc")
 
 
 def test_plot_loss_stops_at_divergence_and_says_where() -> None:
