@@ -67,15 +67,28 @@ def bench_arguments(n: int) -> dict[str, dict[str, int]]:
     }
 
 
+def best_times(runs: Mapping[str, tuple[Callable[[], Any], int]]) -> dict[str, float]:
+    """The shortest wall time, in seconds, of each ``name: (fn, repeats)``.
+
+    The calls are interleaved, one of each per round, so the timings set side by side in a
+    ratio all sample the same minutes: on this noisy machine a slow minute otherwise lands
+    on one side of a ratio only.
+    """
+    for name, (_, repeats) in runs.items():
+        integer(f"repeats of {name!r}" if name else "repeats", repeats, 1)
+    best = dict.fromkeys(runs, float("inf"))
+    for round_ in range(max((repeats for _, repeats in runs.values()), default=0)):
+        for name, (fn, repeats) in runs.items():
+            if round_ < repeats:
+                start = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def best_time(fn: Callable[[], Any], repeats: int) -> float:
     """The shortest wall time of ``repeats`` calls of ``fn``, in seconds."""
-    repeats = integer("repeats", repeats, 1)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return best_times({"": (fn, repeats)})[""]
 
 
 @dataclass(frozen=True)
@@ -131,18 +144,22 @@ def time_schedules(
 ) -> list[ScheduleTiming]:
     """Time each named schedule over ``n`` steps: vectorized, the lesson's loop, the floor.
 
-    The floor is measured beside each schedule, so a burst of load on the machine shifts
-    both sides of the ratio rather than one.
+    The three are timed in interleaved rounds (``best_times``), so a burst of load on the
+    machine shifts both sides of a ratio rather than one.
     """
     args = bench_arguments(n)
     steps = np.arange(n, dtype=np.int64)
     timings = []
     for name in names:
         fn, kwargs = SCHEDULES[name], args[name]
-        vectorized = best_time(lambda: fn(steps, **kwargs), repeats)  # noqa: B023
-        floor = best_time(lambda: np.cos(steps), repeats)
-        loop = best_time(lambda: lesson_loop(name, n, kwargs), loop_repeats)  # noqa: B023
-        timings.append(ScheduleTiming(name, n, vectorized, loop, floor))
+        best = best_times(
+            {
+                "vectorized": (lambda: fn(steps, **kwargs), repeats),  # noqa: B023
+                "floor": (lambda: np.cos(steps), repeats),
+                "loop": (lambda: lesson_loop(name, n, kwargs), loop_repeats),  # noqa: B023
+            }
+        )
+        timings.append(ScheduleTiming(name, n, best["vectorized"], best["loop"], best["floor"]))
     return timings
 
 
@@ -261,39 +278,56 @@ COS_KERNELS: dict[str, Callable[[LR], None]] = {
 
 @dataclass(frozen=True)
 class KernelTiming:
-    """One cosine schedule with one cos kernel over ``n`` steps: best-of-N seconds, and how
-    many of its values differ from the course's (which are torch's to the bit), by how much."""
+    """One cosine schedule with one cos kernel over ``n`` steps: best-of-N seconds, the
+    lesson's loop timed in the same rounds, and how many of the values differ from the
+    course's (which are torch's to the bit), by how much."""
 
     schedule: str
     kernel: str
     n: int
     seconds: float
+    loop_s: float
     differing: int
     max_ulps: int
 
+    @property
+    def loop_ratio(self) -> float:
+        """How many times faster than the lesson's loop the schedule is with this kernel."""
+        return self.loop_s / self.seconds
 
-def time_cos_kernels(n: int = N_STEPS, *, repeats: int = 7) -> list[KernelTiming]:
-    """Time each of ``FLOOR_TARGETED`` over ``n`` steps with each of ``COS_KERNELS``."""
+
+def time_cos_kernels(
+    n: int = N_STEPS, *, repeats: int = 7, loop_repeats: int = 3
+) -> list[KernelTiming]:
+    """Time each of ``FLOOR_TARGETED`` over ``n`` steps with each of ``COS_KERNELS``,
+    in rounds with the lesson's loop."""
     args = bench_arguments(n)
     steps = np.arange(n, dtype=np.int64)
     rows = []
     for schedule in FLOOR_TARGETED:
         fn, kwargs = SCHEDULES[schedule], args[schedule]
         exact = fn(steps, **kwargs)
-        for kernel, cos in COS_KERNELS.items():
+
+        def with_kernel(cos: Callable[[LR], None]) -> LR:
             with schedules_using(cos):
-                seconds = best_time(lambda: fn(steps, **kwargs), repeats)  # noqa: B023
-                lrs = fn(steps, **kwargs)
+                return fn(steps, **kwargs)  # noqa: B023
+
+        runs = {"loop": (lambda: lesson_loop(schedule, n, kwargs), loop_repeats)}  # noqa: B023
+        for kernel, cos in COS_KERNELS.items():
+            runs[kernel] = (functools.partial(with_kernel, cos), repeats)
+        best = best_times(runs)
+        for kernel, cos in COS_KERNELS.items():
             # Positive floats order like their bit patterns: the difference counts ulps.
-            ulps = np.abs(lrs.view(np.int64) - exact.view(np.int64))
+            ulps = np.abs(with_kernel(cos).view(np.int64) - exact.view(np.int64))
             differing, worst = int(np.count_nonzero(ulps)), int(ulps.max())
-            rows.append(KernelTiming(schedule, kernel, n, seconds, differing, worst))
+            timing = KernelTiming(schedule, kernel, n, best[kernel], best["loop"], differing, worst)
+            rows.append(timing)
     return rows
 
 
-def format_kernels(rows: list[KernelTiming], loop_s: Mapping[str, float]) -> str:
-    """The kernels' times against the lesson's loop (``loop_s``: seconds by schedule), and
-    the verdict: which schedules meet the loop target with some kernel, and at what price."""
+def format_kernels(rows: list[KernelTiming]) -> str:
+    """The kernels' times against the lesson's loop, and the verdict: which schedules meet
+    the loop target with some kernel, and at what price."""
     if not rows:
         raise ValueError("rows must hold at least one KernelTiming, got none")
     lines = [
@@ -304,7 +338,7 @@ def format_kernels(rows: list[KernelTiming], loop_s: Mapping[str, float]) -> str
     ]
     verdicts = {}
     for r in rows:
-        ratio = loop_s[r.schedule] / r.seconds
+        ratio = r.loop_ratio
         differ = (
             "none"
             if not r.differing
@@ -356,8 +390,7 @@ def main(n: int = N_STEPS, *, repeats: int = 7, loop_repeats: int = 3) -> None:
     timings = time_schedules(n, repeats=repeats, loop_repeats=loop_repeats)
     print(format_report(timings, repeats=repeats, loop_repeats=loop_repeats))
     print()
-    loops = {t.name: t.loop_s for t in timings}
-    print(format_kernels(time_cos_kernels(n, repeats=repeats), loops))
+    print(format_kernels(time_cos_kernels(n, repeats=repeats, loop_repeats=loop_repeats)))
     print()
     print("training bench: batched against sequential runs")
     print(format_training(bench_batched_vs_sequential()))

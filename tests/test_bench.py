@@ -98,6 +98,17 @@ def test_best_time_is_the_minimum():
     assert best_time(sleep_next, 3) < 0.01
 
 
+def test_best_times_interleaves_the_calls_and_honours_each_repeat_count():
+    calls = []
+    best = bench.best_times(
+        {"a": (lambda: calls.append("a"), 3), "b": (lambda: calls.append("b"), 1)}
+    )
+    assert calls == ["a", "b", "a", "a"]  # round 1: both; rounds 2 and 3: a only
+    assert set(best) == {"a", "b"} and all(0 <= t < 1 for t in best.values())
+    with pytest.raises(ValueError, match=r"^repeats of 'b' must"):
+        bench.best_times({"a": (lambda: None, 1), "b": (lambda: None, 0)})
+
+
 def test_main_prints_every_section(capsys, monkeypatch):
     fake = {"ratio": 3.61234, "meets_target": True}
     monkeypatch.setattr(bench, "bench_batched_vs_sequential", lambda: fake)  # minutes -> 0
@@ -174,14 +185,17 @@ def test_time_cos_kernels_counts_the_values_that_differ():
         (s, k) for s in FLOOR_TARGETED for k in bench.COS_KERNELS
     ]
     for r in rows:
-        assert r.n == N and r.seconds > 0
+        assert r.n == N and r.seconds > 0 and r.loop_s > 0
+        assert r.loop_ratio == r.loop_s / r.seconds
         assert 0 <= r.differing <= N and (r.max_ulps > 0) == (r.differing > 0)
         if r.kernel == "np.cos, 2 threads":
             assert r.differing == 0
 
 
-def _kernel(schedule, kernel, seconds, differing):
-    return bench.KernelTiming(schedule, kernel, 1000, seconds, differing, 3 if differing else 0)
+def _kernel(schedule, kernel, seconds, differing, loop_s=10.0):
+    return bench.KernelTiming(
+        schedule, kernel, 1000, seconds, loop_s, differing, 3 if differing else 0
+    )
 
 
 def test_kernel_report_gives_a_verdict_per_schedule():
@@ -192,8 +206,7 @@ def test_kernel_report_gives_a_verdict_per_schedule():
         _kernel("warmup + cosine", "fast", 0.05, 10),
         _kernel("other", "exact", 1.0, 0),
     ]
-    loops = {"cosine": 10.0, "warmup + cosine": 10.0, "other": 10.0}
-    report = bench.format_kernels(rows, loops)
+    report = bench.format_kernels(rows)
     assert "\ncosine           exact                 1000.00       10x  none\n" in report
     assert "10 of 1,000 (1.00%), by up to 3 ulp" in report
     assert report.endswith(
@@ -211,7 +224,7 @@ def test_kernel_report_gives_a_verdict_per_schedule():
         (lambda: best_time(lambda: None, 0), "repeats"),
         (lambda: lesson_loop("linear", 10, {}), "name"),
         (lambda: format_report([], repeats=1, loop_repeats=1), "timings"),
-        (lambda: bench.format_kernels([], {}), "rows"),
+        (lambda: bench.format_kernels([]), "rows"),
         (lambda: bench.time_cos_kernels(5), "n"),
     ],
 )
