@@ -15,17 +15,20 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 unexport MPLBACKEND
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test lint format unit notebooks execute bench lock clean
+.PHONY: help setup lab test lint format unit notebooks execute bench lock clean portability experiments
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-$(STAMP): requirements-lock.txt pyproject.toml
+$(STAMP): requirements-lock.txt pyproject.toml lrcourse/course/lab_overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-lock.txt 2>&1 | $(PIP_QUIET)
 	$(PY) -m pip install --quiet --no-deps -e . 2>&1 | $(PIP_QUIET)
 	$(PY) -m pip check
 	$(PY) -m ipykernel install --sys-prefix --name lrcourse --display-name "Python 3 (lrcourse)" > /dev/null
+	# No "Jupyter news?" pop-up and no update check in the course's JupyterLab.
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp lrcourse/course/lab_overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
 setup: $(STAMP)  ## build .venv: pinned CPU torch, the course packages, lrcourse editable, a kernel
@@ -56,8 +59,11 @@ execute: $(STAMP)  ## re-run notebooks in place, top to bottom (NB=notebooks/03_
 test: lint $(STAMP)  ## ruff, the unit tests, and nbval strict over every notebook
 	$(PY) -m pytest -q tests notebooks $(NBVAL)
 
+experiments: $(STAMP)  ## run the slow experiments, rewrite their committed data (EXP=name for one)
+	$(PY) -m lrcourse experiments $(EXP)
+
 bench: $(STAMP)  ## time the schedules (and training) against baselines in one process
-	$(PY) -m lrcourse.bench
+	$(PY) -m lrcourse bench
 
 lock:  ## re-resolve requirements-lock.txt from pyproject.toml (then update environment.yml)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
@@ -68,3 +74,6 @@ lock:  ## re-resolve requirements-lock.txt from pyproject.toml (then update envi
 
 clean:  ## remove the environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+portability: $(STAMP)  ## nbval strict over every notebook with other CPUs' float kernels (NB=... for one)
+	$(PY) tests/portability.py $(NB)

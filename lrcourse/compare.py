@@ -31,7 +31,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from numpy.typing import NDArray
 
-from lrcourse.plotting import color_for, loss_name, spread_over_seeds
+from lrcourse.course.plotting import color_for, loss_name, spread_over_seeds
 from lrcourse.schedules import SCHEDULES
 from lrcourse.validate import integer, number
 

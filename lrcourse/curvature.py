@@ -22,10 +22,10 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from lrcourse.threads import one_thread
-from lrcourse.validate import integer, number
+from lrcourse.training.threads import one_thread
+from lrcourse.validate import in_range, integer, number
 
-__all__ = ["Sharpness", "sharpness", "max_stable_lr", "gradient_descent"]
+__all__ = ["Sharpness", "sharpness", "power_iteration", "max_stable_lr", "gradient_descent"]
 
 
 @dataclass(frozen=True)
@@ -59,19 +59,34 @@ def _check_params(params: Sequence[Tensor]) -> list[Tensor]:
     return params
 
 
-def _power_iteration(
-    hvp: Callable[[Tensor], Tensor], v: Tensor, shift: float, max_iter: int, tol: float
+def power_iteration(
+    matvec: Callable[[Tensor], Tensor],
+    v0: Tensor,
+    *,
+    shift: float = 0.0,
+    max_iter: int = 100,
+    tol: float = 1e-6,
 ) -> tuple[float, Tensor, int, bool]:
-    """Top eigenpair of ``H - shift I`` by power iteration, with the Rayleigh quotient."""
-    v = v / v.norm()
+    """The eigenvalue of largest magnitude of ``A - shift I``, where ``matvec(v)`` is ``A v``.
+
+    Multiply and normalise, again and again: ``v <- A v / |A v|``. Each product shrinks the
+    parts of ``v`` along the other eigenvectors by ``|lam_i / lam_1|``, so ``v`` turns
+    towards the top eigenvector, and the Rayleigh quotient ``v . A v`` (``v`` a unit vector)
+    estimates its eigenvalue. Stops once that estimate changes by at most ``tol``
+    (relatively), or after ``max_iter`` products. Returns the eigenvalue, the unit vector,
+    the number of products used, and whether it converged.
+    """
+    max_iter = integer("max_iter", max_iter, 2)
+    tol = in_range("tol", tol, 0, 1, low_open=True, high_open=True)
+    v = v0 / v0.norm()
     lam = math.nan
     for it in range(1, max_iter + 1):
-        hv = hvp(v) - shift * v
-        new = float(v @ hv)  # Rayleigh quotient: v is a unit vector
-        norm = hv.norm()
-        if norm == 0:  # v is in the null space: H - shift I = 0 along it
+        av = matvec(v) - shift * v
+        new = float(v @ av)  # the Rayleigh quotient
+        norm = av.norm()
+        if norm == 0:  # v is in the null space: A - shift I = 0 along it
             return new, v, it, True
-        v = hv / norm
+        v = av / norm
         if it > 1 and abs(new - lam) <= tol * abs(new):
             return new, v, it, True
         lam = new
@@ -104,8 +119,7 @@ def sharpness(
     """
     params = _check_params(params)
     max_iter = integer("max_iter", max_iter, 2)
-    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < 1:
-        raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+    tol = in_range("tol", tol, 0, 1, low_open=True, high_open=True)
     seed = integer("seed", seed, 0)
 
     xs = [p.detach().clone().requires_grad_(True) for p in params]
@@ -123,10 +137,10 @@ def sharpness(
     gen = torch.Generator().manual_seed(seed)
     v0 = torch.randn(flat_grad.numel(), generator=gen, dtype=torch.float64).to(flat_grad.dtype)
 
-    lam, v, iters, converged = _power_iteration(hvp, v0, 0.0, max_iter, tol)
+    lam, v, iters, converged = power_iteration(hvp, v0, max_iter=max_iter, tol=tol)
     shifted = lam < 0
     if shifted:
-        top, v, iters, converged = _power_iteration(hvp, v0, lam, max_iter, tol)
+        top, v, iters, converged = power_iteration(hvp, v0, shift=lam, max_iter=max_iter, tol=tol)
         lam = top + lam
     residual = float((hvp(v) - lam * v).norm() / abs(lam)) if lam != 0 else math.inf
     return Sharpness(lam, iters, converged, residual, shifted, v)

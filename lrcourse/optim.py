@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from lrcourse.validate import number
+from lrcourse.validate import in_range, number
 
 __all__ = ["SGD", "Adam", "AdamW", "per_member"]
 
@@ -37,11 +37,6 @@ def _check_lr(lr: float | Tensor) -> None:
             raise ValueError("lr must be a 1-D tensor of finite values >= 0")
     else:
         number("lr", lr)
-
-
-def _check_unit(name: str, value: float) -> None:
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
 
 
 class _PerParameter(torch.optim.Optimizer):
@@ -76,7 +71,7 @@ class SGD(_PerParameter):
         weight_decay: float = 0.0,
     ) -> None:
         _check_lr(lr)
-        _check_unit("momentum", momentum)
+        in_range("momentum", momentum, 0, 1, high_open=True)
         number("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
@@ -116,8 +111,8 @@ class Adam(_PerParameter):
         decoupled: bool = False,
     ) -> None:
         _check_lr(lr)
-        _check_unit("betas[0]", betas[0])
-        _check_unit("betas[1]", betas[1])
+        in_range("betas[0]", betas[0], 0, 1, high_open=True)
+        in_range("betas[1]", betas[1], 0, 1, high_open=True)
         number("eps", eps, strict=True)
         number("weight_decay", weight_decay)
         defaults = dict(

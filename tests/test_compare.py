@@ -30,18 +30,18 @@ from lrcourse.compare import (  # noqa: E402
     summarize,
     verdict,
 )
-from lrcourse.plotting import plot_loss_bands  # noqa: E402
+from lrcourse.course.plotting import plot_loss_bands  # noqa: E402
 from lrcourse.schedules import (  # noqa: E402
-    SCHEDULES,
+    LESSON_SCHEDULES,
     constant_schedule,
     cosine_schedule,
     one_cycle_schedule,
     step_decay_schedule,
     warmup_cosine_schedule,
 )
-from lrcourse.train import History  # noqa: E402
+from lrcourse.training.train import History  # noqa: E402
 
-NAMES = list(SCHEDULES)
+NAMES = list(LESSON_SCHEDULES)
 
 
 # --- schedules scaled to a budget and a peak --------------------------------------------------
@@ -422,8 +422,8 @@ def test_a_slice_of_notebook_07_points_the_same_way():
     at 0.1 constant ends below cosine on every seed, at 0.3 above it; cosine at its peak ends
     below constant at its peak, and constant reaches 0.03 first.
     """
-    from lrcourse.data import digits_task
-    from lrcourse.train import train_grid
+    from lrcourse.training.data import digits_task
+    from lrcourse.training.train import train_grid
 
     names, peaks = ["constant", "cosine"], [0.1, 0.3]
     runs = train_grid(

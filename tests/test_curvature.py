@@ -207,8 +207,8 @@ def test_gradient_descent_validates(kwargs: dict, match: str) -> None:
 
 
 def test_mse_of_a_linear_model_has_the_hessian_of_its_design_matrix() -> None:
-    from lrcourse.data import digits_task
-    from lrcourse.models import mse_loss
+    from lrcourse.training.data import digits_task
+    from lrcourse.training.models import mse_loss
 
     task = digits_task(torch.float64)
     X, y = task.X_train[:300], task.y_train[:300]

@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from lrcourse.data import Task, digits_task
+from lrcourse.training.data import Task, digits_task
 
 
 def test_split_sizes_classes_and_no_overlap():
@@ -53,7 +53,7 @@ def test_bad_dtype_raises(dtype):
 
 def test_bundled_csv_and_stored_split_are_sklearns():
     # digits_data reads sklearn's CSV without importing sklearn; the split is stored as rows.
-    from lrcourse.data import N_VAL, SPLIT_FILE, digits_data
+    from lrcourse.training.data import N_VAL, SPLIT_FILE, digits_data
 
     X_ref, y_ref = load_digits(return_X_y=True)
     X, y = digits_data()

@@ -5,7 +5,7 @@ from importlib import metadata
 
 import pytest
 
-from lrcourse.environment import (
+from lrcourse.course.environment import (
     COURSE_PACKAGES,
     DEFAULT_LOCK,
     PackageCheck,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lrcourse import lesson
+from lrcourse.course import lesson
 from lrcourse.schedules import cosine_schedule, one_cycle_schedule, warmup_cosine_schedule
 
 

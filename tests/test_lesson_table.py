@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from lrcourse.lesson import TABLE_CALLS, TABLE_STEPS
-from lrcourse.lesson_table import LessonTable, lesson_printout, lesson_table, our_call
+from lrcourse.course.lesson import TABLE_CALLS, TABLE_STEPS
+from lrcourse.course.lesson_table import LessonTable, lesson_printout, lesson_table, our_call
 from lrcourse.schedules import step_decay_schedule
 
 

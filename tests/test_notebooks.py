@@ -4,8 +4,10 @@ nbval (``make test``) re-runs each notebook and compares outputs; these checks c
 it cannot: a notebook saved unexecuted, or executed out of order, passes nbval silently.
 """
 
+import base64
 import json
 import re
+import struct
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,51 @@ def test_readme_maps_every_notebook():
         assert path.name in readme, f"README's notebook map lacks {path.name}"
     for name in re.findall(r"\b\d\d_[a-z0-9_]+\.ipynb", readme):
         assert (ROOT / "notebooks" / name).exists(), f"README names a missing notebook {name}"
+
+
+# --- the screen (../shared/DESIGN.md): what a projector at 1280x720 and a laptop can show ---
+MAX_FIGURE_PX = 850
+MAX_LINE = 88
+
+
+def _outputs(path: Path):
+    for cell in code_cells(path):
+        yield from cell.get("outputs", [])
+
+
+def _png_width(b64: str) -> int:
+    return struct.unpack(">I", base64.b64decode(b64)[16:20])[0]  # the IHDR chunk's width
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_figures_fit_the_screen(path):
+    widths = [
+        _png_width(o["data"]["image/png"])
+        for o in _outputs(path)
+        if "image/png" in o.get("data", {})
+    ]
+    wide = [w for w in widths if w > MAX_FIGURE_PX]
+    assert not wide, f"{path.name}: figures {wide} px wide (at most {MAX_FIGURE_PX}); stack panels"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_printed_lines_fit_the_screen(path):
+    long = []
+    for out in _outputs(path):
+        text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+        long += [line for line in text.splitlines() if len(line) > MAX_LINE]
+    assert not long, (
+        f"{path.name}: {len(long)} printed lines over {MAX_LINE} characters: {long[:2]}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_ends_with_links_to_its_neighbours_and_the_map(path):
+    nb = json.loads(path.read_text())
+    tail = "".join("".join(c["source"]) for c in nb["cells"][-2:] if c["cell_type"] == "markdown")
+    linked = set(re.findall(r"\]\((?:\./)?(\d\d_[^)]+\.ipynb)\)", tail))
+    i = NOTEBOOKS.index(path)
+    expected = {p.name for p in NOTEBOOKS[max(i - 1, 0) : i + 2] if p != path}
+    if path.name != "00_start_here.ipynb":
+        expected.add("00_start_here.ipynb")
+    assert expected <= linked, f"{path.name} should end with links to {sorted(expected - linked)}"

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lrcourse.plotting import loss_name, plot_loss, running_mean
+from lrcourse.course.plotting import loss_name, plot_loss, running_mean
 
 
 def test_running_mean_is_a_trailing_window_mean() -> None:
@@ -53,7 +53,7 @@ def test_plot_loss_reads_a_history_divergence_step() -> None:
 
 
 def test_finish_moves_a_shared_legend_below_the_panels(monkeypatch) -> None:
-    from lrcourse.plotting import finish
+    from lrcourse.course.plotting import finish
 
     monkeypatch.setattr(plt, "show", lambda: None)
     fig, (a, b) = plt.subplots(1, 2)
@@ -67,10 +67,11 @@ def test_finish_moves_a_shared_legend_below_the_panels(monkeypatch) -> None:
 
 
 def test_color_for_reads_the_schedule_a_label_starts_with() -> None:
-    from lrcourse.plotting import SCHEDULE_COLORS, color_for
+    from lrcourse.course.plotting import color_for
+    from lrcourse.schedules import SCHEDULES
 
-    assert color_for("cosine") == SCHEDULE_COLORS["cosine"]
-    assert color_for("cosine (peak 0.3)") == SCHEDULE_COLORS["cosine"]
+    assert color_for("cosine") == SCHEDULES["cosine"].color
+    assert color_for("cosine (peak 0.3)") == SCHEDULES["cosine"].color
     # the longest match wins: "warmup + cosine" is not "cosine"
-    assert color_for("warmup + cosine @ 0.1") == SCHEDULE_COLORS["warmup + cosine"]
+    assert color_for("warmup + cosine @ 0.1") == SCHEDULES["warmup + cosine"].color
     assert color_for("lr 5") is None

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from lrcourse.data import digits_task
-from lrcourse.threads import one_thread, torch_threads
-from lrcourse.train import train
+from lrcourse.training.data import digits_task
+from lrcourse.training.threads import one_thread, torch_threads
+from lrcourse.training.train import train
 
 
 def test_threads_are_set_inside_and_restored_after_even_on_error() -> None:

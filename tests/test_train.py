@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrcourse.data import digits_task
-from lrcourse.models import BatchedMLP, mlp_loss
 from lrcourse.schedules import cosine_schedule, step_decay_schedule
-from lrcourse.train import train, train_grid
+from lrcourse.training.data import digits_task
+from lrcourse.training.models import BatchedMLP, mlp_loss
+from lrcourse.training.train import train, train_grid
 
 TASK = digits_task(torch.float64)
 STEPS = 30  # 23 batches of 64 per epoch: 30 steps cross an epoch boundary
@@ -201,14 +201,3 @@ def test_bad_arguments_raise_naming_the_parameter(kwargs, name):
     args = {"lr": 0.1, "steps": 5, "seeds": [0, 1, 2]} | kwargs
     with pytest.raises(ValueError, match=name):
         train(TASK, **args)
-
-
-def test_bench_reports_both_timings_and_agreement():
-    from lrcourse.bench_training import bench_batched_vs_sequential
-
-    r = bench_batched_vs_sequential(n_members=3, steps=4, repeats=1)
-    assert r["n_members"] == 3 and r["batched_s"] > 0 and r["sequential_s"] > 0
-    assert r["ratio"] == pytest.approx(r["sequential_s"] / r["batched_s"])
-    assert r["max_rel_loss_diff"] <= 1e-5  # float32: the same runs, batched or not
-    with pytest.raises(ValueError, match="n_members"):
-        bench_batched_vs_sequential(n_members=0)

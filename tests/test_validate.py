@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from lrcourse.validate import integer, number
+from lrcourse.validate import choice, in_range, integer, number
 
 
 def test_integer_accepts_ints_and_numpy_ints_at_and_above_the_minimum() -> None:
@@ -40,3 +40,31 @@ def test_number_bounds_open_and_closed() -> None:
 def test_number_rejects_non_finite_and_non_numbers(bad: object) -> None:
     with pytest.raises(ValueError, match="^lr must be a finite number >= 0, got "):
         number("lr", bad)
+
+
+def test_in_range_closed_and_open_ends() -> None:
+    assert in_range("momentum", 0, 0, 1, high_open=True) == 0.0
+    assert in_range("drop_factor", 1, 0, 1, low_open=True) == 1.0
+    assert in_range("max_loss", math.inf, 0, math.inf) == math.inf
+    assert type(in_range("p", np.float32(0.25), 0, 1)) is float
+    with pytest.raises(ValueError, match=r"^momentum must be in \[0, 1\), got 1$"):
+        in_range("momentum", 1, 0, 1, high_open=True)
+    with pytest.raises(ValueError, match=r"^drop_factor must be in \(0, 1\], got 0$"):
+        in_range("drop_factor", 0, 0, 1, low_open=True)
+    with pytest.raises(ValueError, match=r"^weight_decay must be in \[0, inf\), got -1$"):
+        in_range("weight_decay", -1, 0, math.inf, high_open=True)
+
+
+@pytest.mark.parametrize("bad", [math.nan, True, "0.5", None, [0.5]])
+def test_in_range_rejects_non_numbers(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"^tol must be in \(0, 1\), got "):
+        in_range("tol", bad, 0, 1, low_open=True, high_open=True)
+
+
+def test_choice() -> None:
+    assert choice("anneal", "cos", ("linear", "cos")) == "cos"
+    assert choice("name", "cosine", {"cosine": 1}) == "cosine"  # a mapping's keys
+    with pytest.raises(ValueError, match=r"^anneal must be one of \['linear', 'cos'\], got 'x'$"):
+        choice("anneal", "x", ("linear", "cos"))
+    with pytest.raises(ValueError, match=r"^name must be one of \['a'\], got \[1\]$"):
+        choice("name", [1], {"a": 0})  # unhashable: an error that names it, not a TypeError

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrcourse.lesson import TABLE_CALLS, TABLE_STEPS
+from lrcourse.course.lesson import TABLE_CALLS, TABLE_STEPS
 from lrcourse.schedules import SCHEDULES
+from lrcourse.validate import in_range
 
 __all__ = ["LessonTable", "lesson_printout", "lesson_table", "our_call"]
 
@@ -26,7 +27,7 @@ def our_call(name: str) -> tuple[Callable, dict[str, int], tuple[str, ...]]:
     ours are keyword-only and would raise ``TypeError``)."""
     if name not in TABLE_CALLS:
         raise ValueError(f"name must be one of {list(TABLE_CALLS)}, got {name!r}")
-    fn = SCHEDULES[name]
+    fn = SCHEDULES[name].fn
     accepted = inspect.signature(fn).parameters
     _, lesson_kwargs = TABLE_CALLS[name]
     kwargs = {k: v for k, v in lesson_kwargs.items() if k in accepted}
@@ -87,8 +88,7 @@ def lesson_table(steps: Sequence[int] = TABLE_STEPS, *, rtol: float = 1e-12) -> 
     steps = tuple(int(s) for s in steps)
     if not steps or min(steps) < 0:
         raise ValueError(f"steps must be a non-empty sequence of integers >= 0, got {steps!r}")
-    if not 0 < rtol < 1:
-        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    rtol = in_range("rtol", rtol, 0, 1, low_open=True, high_open=True)
     lesson, ours, dropped = {}, {}, {}
     for name, (lesson_fn, lesson_kwargs) in TABLE_CALLS.items():
         lesson[name] = np.array([lesson_fn(s, **lesson_kwargs) for s in steps], dtype=float)

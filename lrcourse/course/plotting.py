@@ -13,16 +13,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from lrcourse.schedules import SCHEDULES
 from lrcourse.validate import integer
-
-#: A colour per schedule, so a schedule looks the same in every notebook.
-SCHEDULE_COLORS = {
-    "constant": "#4d4d4d",
-    "step decay": "#e08214",
-    "cosine": "#2166ac",
-    "warmup + cosine": "#1b7837",
-    "1cycle": "#b2182b",
-}
 
 _STYLE = {
     "figure.figsize": (7.5, 4.0),
@@ -32,9 +24,14 @@ _STYLE = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    # Readable on a projector: no text under 10 pt (DESIGN.md, the screen).
+    "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,
-    "legend.fontsize": 9,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
     "legend.frameon": False,
     "lines.linewidth": 1.8,
     # The course is deterministic; so are its figures.
@@ -57,10 +54,10 @@ def use_course_style() -> None:
 
 
 def color_for(name: str) -> str | None:
-    """The course colour of the schedule ``name`` is or starts with ("cosine (peak 0.3)" is
-    drawn in cosine's colour), or None to let matplotlib choose."""
-    matches = [s for s in SCHEDULE_COLORS if str(name).startswith(s)]
-    return SCHEDULE_COLORS[max(matches, key=len)] if matches else None
+    """The registry's colour for the schedule ``name`` is or starts with ("cosine (peak 0.3)"
+    is drawn in cosine's colour), or None to let matplotlib choose."""
+    matches = [s for s in SCHEDULES if str(name).startswith(s)]
+    return SCHEDULES[max(matches, key=len)].color if matches else None
 
 
 def plot_lr_curves(

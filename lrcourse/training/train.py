@@ -32,11 +32,11 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor
 
-from lrcourse.data import Task
-from lrcourse.models import BatchedMLP, member_losses, mlp_forward
 from lrcourse.optim import SGD, Adam
-from lrcourse.threads import one_thread
-from lrcourse.validate import integer, number
+from lrcourse.training.data import Task
+from lrcourse.training.models import BatchedMLP, member_losses, mlp_forward
+from lrcourse.training.threads import one_thread
+from lrcourse.validate import choice, in_range, integer, number
 
 __all__ = ["History", "train", "train_grid", "OPTIMIZERS"]
 
@@ -114,18 +114,6 @@ class History:
         return f"{c['label']} [{c['optimizer']}, seed {c['seed']}]: {self.status}"
 
 
-# ---------------------------------------------------------------------------
-# Argument checks: ValueError naming the parameter and its allowed range.
-
-
-def _check_float(name: str, value: Any, low: float, high: float, *, high_open: bool) -> float:
-    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
-    if ok and (low <= value < high or (not high_open and value == high)):
-        return float(value)
-    bracket = ")" if high_open else "]"
-    raise ValueError(f"{name} must be in [{low}, {high}{bracket}, got {value!r}")
-
-
 def _lr_table(lr: LRSpec, steps: int, n_members: int) -> NDArray[np.float64]:
     """The (steps, M) table of learning rates, from a number, an array or a schedule."""
     if callable(lr):
@@ -146,8 +134,7 @@ def _lr_table(lr: LRSpec, steps: int, n_members: int) -> NDArray[np.float64]:
 
 
 def _make_optimizer(name: str, params, momentum, betas, eps, weight_decay) -> torch.optim.Optimizer:
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    choice("optimizer", name, OPTIMIZERS)
     if name == "sgd":
         if betas is not None or eps is not None:
             raise ValueError("betas and eps apply to optimizer='adam' or 'adamw' only")
@@ -158,7 +145,7 @@ def _make_optimizer(name: str, params, momentum, betas, eps, weight_decay) -> to
     if len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
     for i, b in enumerate(betas):
-        _check_float(f"betas[{i}]", b, 0.0, 1.0, high_open=True)
+        in_range(f"betas[{i}]", b, 0, 1, high_open=True)
     eps = 1e-8 if eps is None else eps
     eps = number("eps", eps, strict=True)
     decoupled = name == "adamw"
@@ -241,9 +228,9 @@ def train(
             )
     full_batch = batch_size is None or batch_size == task.n_train
     eval_every = integer("eval_every", eval_every, 1)
-    max_loss = _check_float("max_loss", max_loss, 0.0, math.inf, high_open=False)
-    momentum = _check_float("momentum", momentum, 0.0, 1.0, high_open=True)
-    weight_decay = _check_float("weight_decay", weight_decay, 0.0, math.inf, high_open=True)
+    max_loss = in_range("max_loss", max_loss, 0, math.inf)
+    momentum = in_range("momentum", momentum, 0, 1, high_open=True)
+    weight_decay = in_range("weight_decay", weight_decay, 0, math.inf, high_open=True)
     if dtype is not None:
         task = task.to(dtype)
     if labels is None or isinstance(labels, str):

@@ -31,7 +31,7 @@ COURSE_PACKAGES = (
 
 LOCK_NAME = "requirements-lock.txt"
 #: Where the lock is in a clone: beside the ``lrcourse`` package folder.
-DEFAULT_LOCK = Path(__file__).resolve().parent.parent / LOCK_NAME
+DEFAULT_LOCK = Path(__file__).resolve().parents[2] / LOCK_NAME
 
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
 _PYTHON = re.compile(r"\bPython (\d+)\.(\d+)\b")

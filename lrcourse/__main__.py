@@ -1,0 +1,38 @@
+"""``python -m lrcourse COMMAND``: the course's command line.
+
+bench               time the schedules and the trainer against baselines (``make bench``)
+experiments [NAME]  run the slow experiments, rewrite their data (``make experiments``)
+"""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = "usage: python -m lrcourse bench | experiments [NAME ...]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["bench"]:
+        from lrcourse.bench import main as bench  # imports torch: only when asked
+
+        bench()
+        return 0
+    if args[:1] == ["experiments"]:
+        from lrcourse import experiments
+
+        names = args[1:] or list(experiments.EXPERIMENTS)
+        unknown = [n for n in names if n not in experiments.EXPERIMENTS]
+        if unknown:
+            print(f"unknown experiments {unknown}; known: {list(experiments.EXPERIMENTS)}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        for name in names:
+            experiments.run(name)
+        return 0
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
