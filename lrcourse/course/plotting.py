@@ -168,6 +168,39 @@ def loss_name(metric: str) -> str:
     return names[metric]
 
 
+def plot_bands(
+    curves: Mapping[str, tuple[NDArray[np.int64], NDArray[np.float64]]],
+    *,
+    ax: Axes | None = None,
+    ylabel: str = "train loss (cross-entropy, log scale)",
+    title: str | None = None,
+) -> Axes:
+    """For each label, ``(steps, values)`` with values (seeds, len(steps)): the mean over
+    seeds as a line and the seeds' min-max range shaded, on a log axis. The colour comes from
+    the schedule name the label starts with. A diverged seed (nan, inf) leaves the band."""
+    if not curves:
+        raise ValueError("curves must hold at least one label")
+    if ax is None:
+        _, ax = plt.subplots()
+    for label, (steps, values) in curves.items():
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        if values.shape[-1] != len(steps):
+            raise ValueError(
+                f"curves[{label!r}] must hold one value per step, got {values.shape} for "
+                f"{len(steps)} steps"
+            )
+        color = color_for(label)
+        mean, low, high = spread_over_seeds(values, axis=0)
+        ax.plot(steps, mean, color=color, label=label)
+        ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def plot_loss_bands(
     runs: Mapping[str, Sequence[Any]],
     *,
@@ -175,34 +208,55 @@ def plot_loss_bands(
     metric: Literal["train_loss", "val_loss"] = "train_loss",
     title: str | None = None,
 ) -> Axes:
-    """Mean over seeds of each run's full-batch loss curve, the seeds' min-max range shaded.
-
-    ``runs`` maps a legend label to Histories (one per seed); the colour comes from the
-    schedule name at the start of the label (``"cosine (peak 0.3)"`` is drawn in cosine's
-    colour). A diverged seed's curve stops at its divergence; the mean and band use the
-    seeds still running. The loss axis is logarithmic.
-    """
+    """:func:`plot_bands` of ``History`` runs: {label: Histories, one per seed}; a diverged
+    seed's curve stops at its divergence, the band uses the seeds still running."""
     what = loss_name(metric)
-    if not runs:
-        raise ValueError("runs must hold at least one label")
-    if ax is None:
-        _, ax = plt.subplots()
+    curves = {}
     for label, histories in runs.items():
         if not histories:
             raise ValueError(f"runs[{label!r}] must hold at least one History")
-        longest = max(histories, key=lambda h: h.eval_step.size)
-        steps = longest.eval_step
-        curves = np.full((len(histories), steps.size), np.nan)
+        steps = max(histories, key=lambda h: h.eval_step.size).eval_step
+        values = np.full((len(histories), steps.size), np.nan)
         for i, h in enumerate(histories):
-            values = getattr(h, metric)
-            curves[i, : values.size] = values
-        color = color_for(label)
-        mean, low, high = spread_over_seeds(curves, axis=0)
-        ax.plot(steps, mean, color=color, label=label)
-        ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
+            values[i, : h.eval_step.size] = getattr(h, metric)
+        curves[label] = (steps, values)
+    return plot_bands(curves, ax=ax, ylabel=f"{what} loss (cross-entropy, log scale)", title=title)
+
+
+def plot_metric_vs_peak(
+    peaks: NDArray[np.float64],
+    values: Mapping[str, NDArray[np.float64]],
+    *,
+    ax: Axes | None = None,
+    picks: Mapping[str, float] | None = None,
+    ylabel: str,
+    title: str | None = None,
+) -> Axes:
+    """One line per schedule: the mean over seeds of a final metric against the peak lr,
+    with bars from the lowest to the highest seed, on log axes. ``values`` maps a schedule
+    to an array (peaks, seeds); a diverged seed is left out of its bar. ``picks``
+    ({schedule: peak}) are ringed. Lines that cross: the ranking depends on the peak."""
+    if ax is None:
+        _, ax = plt.subplots()
+    peaks = np.asarray(peaks, dtype=float)
+    picks = dict(picks or {})
+    for name, per_peak in values.items():
+        per_peak = np.asarray(per_peak, dtype=float)
+        if per_peak.shape[0] != peaks.size:
+            raise ValueError(f"values[{name!r}] must have one row per peak ({peaks.size})")
+        mean, low, high = spread_over_seeds(per_peak, axis=1)
+        color = color_for(name)
+        ax.errorbar(peaks, mean, yerr=[mean - low, high - mean], color=color, marker="o",
+                    ms=4, capsize=3, label=name)  # fmt: skip
+        if name in picks:
+            i = int(np.argmin(np.abs(np.log(peaks / picks[name]))))
+            ax.plot(peaks[i], mean[i], "o", ms=12, mfc="none", mec=color, mew=1.8)
+    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"{what} loss (cross-entropy, log scale)")
+    ax.set_xticks(peaks, [f"{p:g}" for p in peaks])
+    ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())  # only the peaks on the x axis
+    ax.set_xlabel("peak learning rate (log scale)")
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     return ax

@@ -110,7 +110,13 @@ _ALL = (
         "#e08214",
         "peak, x0.1 every ceil(T/3) steps: peak, peak/10, peak/100",
     ),
-    Schedule("cosine", cosine_schedule, _to_floor, "#2166ac", "cosine from peak to peak/100"),
+    Schedule(
+        "cosine",
+        cosine_schedule,
+        _to_floor,
+        "#2166ac",
+        "cosine from peak down to peak/100 over T steps",
+    ),
     Schedule(
         "warmup + cosine",
         warmup_cosine_schedule,
@@ -123,14 +129,14 @@ _ALL = (
         one_cycle_schedule,
         _one_cycle,
         "#b2182b",
-        "the lesson's: peak/25 up to peak (45%), back to peak/25 (45%), then to peak/25000",
+        "the lesson's: peak/25 -> peak -> peak/25 -> peak/25000",
     ),
     Schedule(
         "linear decay",
         linear_schedule,
         _to_floor,
         "#762a83",
-        "a straight line from peak to peak/100",
+        "a straight line from peak down to peak/100 over T steps",
     ),
 )
 
