@@ -125,7 +125,7 @@ def test_verdict_pairs_seeds_and_calls_ties():
     assert all(len(line) <= 88 for line in str(tied).splitlines())
     with pytest.raises(ValueError, match="at least 2"):
         verdict({"x": a})
-    with pytest.raises(ValueError, match="one length"):
+    with pytest.raises(ValueError, match="one value per seed"):
         verdict({"x": a, "y": a[:3]})
 
 
