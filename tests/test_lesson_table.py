@@ -68,18 +68,20 @@ def test_format_flags_exactly_the_differing_cells():
     text = table.format()
     ours_rows = [line for line in text.splitlines() if re.match(r"\s+ours\s+\d", line)]
     assert [row.count("*") for row in ours_rows] == [0, 1]
-    assert ours_rows[1].endswith("3.000e+00*")
+    assert ours_rows[1].endswith("3.00e+00*")
     assert "1cycle: the lesson also passes pct, which its **kwargs swallows" in text
     assert all(line == line.rstrip() for line in text.splitlines())
 
 
 def test_format_columns_line_up_with_the_header():
     text = lesson_table().format()
-    header, first = text.splitlines()[:2]
+    header, name, first = text.splitlines()[:3]
+    assert name == "constant" and first.lstrip().startswith("lesson")
     # each step number ends where its values end
     for step in TABLE_STEPS:
         end = header.index(f" {step}") + 1 + len(str(step))
-        assert first[end - 1] == "3"  # the last digit of 1.000e-03
+        assert first[end - 1] == "3"  # the last digit of 1.00e-03
+    assert max(len(line) for line in text.splitlines()) <= 88
 
 
 @pytest.mark.parametrize(

@@ -60,19 +60,21 @@ class LessonTable:
         return [name for name in self.lesson if self.differs(name).any()]
 
     def format(self) -> str:
-        """The table as text: two rows per schedule (the lesson's code, then ours), one
-        column per step, and ``*`` after each of our values that differs."""
-        label = max(len(name) for name in self.lesson) + len("  lesson")
-        lines = [f"{'lr at step':<{label}}" + "".join(f"{s:>10} " for s in self.steps)]
+        """The table as text, at most 80 characters wide: per schedule, a row of the
+        lesson's code and a row of ours, one column per step, ``*`` after each of our
+        values that differs."""
+        lines = ["lr at step" + "".join(f"{s:>9} " for s in self.steps)]
         for name in self.lesson:
             flags = self.differs(name)
-            lesson_row = "".join(f"{v:>10.3e} " for v in self.lesson[name])
-            ours_row = "".join(
-                f"{v:>10.3e}{'*' if d else ' '}"
-                for v, d in zip(self.ours[name], flags, strict=True)
+            lines.append(name)
+            lines.append("  lesson  " + "".join(f"{v:>9.2e} " for v in self.lesson[name]))
+            lines.append(
+                "  ours    "
+                + "".join(
+                    f"{v:>9.2e}{'*' if d else ' '}"
+                    for v, d in zip(self.ours[name], flags, strict=True)
+                )
             )
-            lines.append(f"{name:<{label - 8}}  lesson{lesson_row}")
-            lines.append(f"{'':<{label - 8}}  ours  {ours_row}")
         lines.append(f"* ours differs from the lesson's code by more than {self.rtol:g} (relative)")
         for name, args in self.dropped.items():
             if args:
