@@ -67,14 +67,15 @@ def power_iteration(
     max_iter: int = 100,
     tol: float = 1e-6,
 ) -> tuple[float, Tensor, int, bool]:
-    """The eigenvalue of largest magnitude of ``A - shift I``, where ``matvec(v)`` is ``A v``.
+    """The eigenvalue of largest magnitude of ``A - shift I``; ``matvec(v)`` is ``A v``.
 
-    Multiply and normalise, again and again: ``v <- A v / |A v|``. Each product shrinks the
-    parts of ``v`` along the other eigenvectors by ``|lam_i / lam_1|``, so ``v`` turns
-    towards the top eigenvector, and the Rayleigh quotient ``v . A v`` (``v`` a unit vector)
-    estimates its eigenvalue. Stops once that estimate changes by at most ``tol``
-    (relatively), or after ``max_iter`` products. Returns the eigenvalue, the unit vector,
-    the number of products used, and whether it converged.
+    Multiply and normalise, again and again: ``v <- A v / |A v|``. Each product
+    shrinks the parts of ``v`` along the other eigenvectors by ``|lam_i / lam_1|``,
+    so ``v`` turns towards the top eigenvector, and the Rayleigh quotient ``v . A v``
+    (``v`` a unit vector) estimates its eigenvalue. Stops once that estimate changes
+    by at most ``tol`` (relatively), or after ``max_iter`` products. Returns the
+    eigenvalue, the unit vector, the number of products used, and whether it
+    converged.
     """
     max_iter = integer("max_iter", max_iter, 2)
     tol = in_range("tol", tol, 0, 1, low_open=True, high_open=True)
@@ -147,12 +148,13 @@ def sharpness(
 
 
 def max_stable_lr(sharpness: float) -> float:
-    """The largest lr at which gradient descent is stable on the local quadratic: ``2 / lam``.
+    """The largest lr at which gradient descent is stable on the quadratic: ``2 / lam``.
 
     On ``1/2 x^T H x`` a GD step multiplies the top-eigenvector component by
-    ``1 - lr lam_max``; it shrinks iff ``lr < 2 / lam_max`` (at exactly ``2 / lam_max`` it
-    flips sign forever, neither growing nor shrinking). ``sharpness`` must be a finite number
-    > 0: with no positive curvature no lr is too large for this argument.
+    ``1 - lr lam_max``; it shrinks iff ``lr < 2 / lam_max`` (at exactly
+    ``2 / lam_max`` it flips sign forever, neither growing nor shrinking).
+    ``sharpness`` must be a finite number > 0: with no positive curvature no lr is
+    too large for this argument.
     """
     return 2.0 / number("sharpness", sharpness, strict=True)
 

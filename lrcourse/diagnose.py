@@ -13,19 +13,50 @@ The test used here is: in the late phase of the run, split the log-loss into win
 best *non-increasing* curve to the window means (any decay, however shaped, fits it exactly),
 and ask how far the windows climb back above that curve, compared with the scatter that
 batch-to-batch noise alone would give a window mean. Oscillation means the smoothed loss rises
-back up by a large factor *and* by far more than noise explains. Every statistic is computed on
+back up by a visible factor *and* by far more than noise explains. Every statistic is computed on
 log-loss, so it reads as a ratio (the noise of a small cross-entropy loss is multiplicative), and
 medians or window means replace single steps, so one odd batch cannot decide the verdict.
 
 Thresholds are the module constants below; each comment says why it has its value.
-Calibration (digits MLP 64-128-10, batch 64, 2300 steps, 5 seeds, measured for this course):
-healthy runs (SGD 0.1, SGD 1, SGD+momentum, Adam 1e-3, Adam 0.01 + cosine) had excess <= 1.0 and
-swing <= 1.2x; Adam 0.01 and 0.03 with weight decay 1e-3 at constant lr had excess 2.6-6.9
-and swing 2.6x-74x; plain SGD at lr 1e-4 fell 5%; plain SGD at lr 3 and 10 reached ``inf``
-(at steps 159-204 and 25-27). Runs of ~1000+ steps separate cleanly. At 300-700 steps the late
-windows hold too few batches and some oscillating Adam runs read as healthy: shorter runs give
-the test less power, not more false alarms (on decay plus i.i.d. noise ``excess`` stayed
-<= 1.33 even at 100 steps).
+
+Calibration, measured for this course on the digits task (MLP 64-128-10, batch 64), with
+the real runs repeated under the other float kernels of ``tests/portability.py``:
+
+* Real healthy runs: 18 families, 10 seeds each, 2250 steps (and, at a constant lr, their
+  first 1500 and 1150 steps too; 460 diagnoses): plain SGD at lr 0.01 to 1, SGD with
+  momentum 0.9 at 0.01 to 0.2, with weight decay, with cosine decay, warmup to lr 5; Adam at
+  1e-3 to 0.01, Adam with weight decay 1e-3 at 1e-3, and cosine decay from 0.01 and 0.03.
+  No false alarm. ``excess`` <= 0.64 (<= 1.65 for Adam decayed from the oscillating lr 0.03,
+  whose second half still begins with a burst), swing <= 1.43x. Between float kernels a
+  healthy run's excess and swing moved by <= 0.002.
+* Real oscillating runs, Adam with weight decay 1e-3 at a constant 0.01 or 0.03, 10 seeds,
+  2250 steps: excess 2.8-7.0, swing 2.1x-194x; flagged on 20 of 20, and on 20 of 20 under
+  the other kernels (excess >= 2.75, swing >= 2.4x). Notebook 01's 16 seeds at 0.01: 16 of
+  16. Shorter runs give the test less power, not more false alarms: of their first 1500
+  steps 18 of 20 are flagged, of the first 1150, 14 to 16 (the rest held one mild burst in
+  their second half). Adam with weight decay at 3e-3 is the onset, single late bursts on
+  some seeds: 1 or 2 of 10 flagged.
+* Batch noise alone, synthetic: exponential, power-law and step-drop decays times i.i.d.
+  log-normal or Student-t(3) noise, sigma 0.1-0.8, 100 to 5000 steps, 36,000 curves:
+  ``excess`` <= 1.49, no false alarm. The noise of real runs is i.i.d. from step to step (the
+  lag-1 autocorrelation of their log-loss differences is -0.51 +- 0.03; i.i.d. gives -0.5).
+  Correlated noise would fool the noise estimate: AR(1) noise with coefficient 0.3 on a flat
+  plateau reached excess 2.35 (up to 0.5% false alarms).
+* Synthetic oscillations on a decay, with noise (the families of ``tests/test_diagnose.py``,
+  50 seeds each): slow swings of the smoothed loss (peak 1.7x or 3x its trough, periods 250
+  and 500 steps), repeated bursts (a jump of 3x or 10x every 150 or 300 steps, recovering
+  over 10 or 30 steps) and damped bursts (each burst's log-height 0.9 or 0.8 times the one
+  before). All flagged on every seed; the old 2x swing threshold caught 2 of the 8 families
+  on every seed, a third on 17 of 50 seeds, the other 5 never. Missed by design: swings
+  faster than about two windows (averaged away inside a window: period 100 at 2300 steps),
+  bursts that die out before the second half, and 1.5x swings under heavy noise (sigma 0.6)
+  in short runs, which the noise genuinely hides.
+
+The swing threshold was 2x until these families showed that it missed clear oscillations (a
+1.7x swing at 20x the noise) and sat at the edge of the real ones (2.1x on one seed, which
+read healthy under other float kernels). It is 1.3x now: ``excess`` is the statistical test,
+and the swing only keeps a real but tiny climb (a few per cent, at very low noise) from
+counting.
 """
 
 from __future__ import annotations
@@ -80,12 +111,15 @@ DIVERGE_GROWTH = 1.1
 STALL_MAX_FALL = 0.10
 # Oscillating needs both conditions. Excess: the windows' rms distance from the best decreasing
 # curve, over the scatter batch noise gives a window mean (sigma / sqrt(window)). Pure noise
-# gives <= 1 (measured <= 1.0 on healthy runs, 0.0-0.4 typical); oscillating runs gave >= 2.6.
+# gives <= 1.5 (36,000 synthetic curves), real healthy runs <= 0.64 (<= 1.65 decayed from an
+# oscillating lr); real oscillating runs at 2250 steps >= 2.75.
 OSC_MIN_EXCESS = 2.0
 # Swing: how far the smoothed loss climbs back above that curve, peak to trough, in log units.
-# log(2): the loss bounced back up by 2x or more. Healthy runs measured <= 1.2x, oscillating
-# ones >= 2.6x.
-OSC_MIN_SWING = math.log(2.0)
+# log(1.3): the loss bounced back up by 30% or more, a climb one sees on a plot. It is a floor
+# for practical size, not the statistical test (excess is): at very low noise a 5% climb can
+# be real, and is not worth a verdict. Real oscillations measured >= 2.1x, synthetic ones the
+# test must catch >= 1.43x; healthy runs never reached the excess threshold, at any swing.
+OSC_MIN_SWING = math.log(1.3)
 
 FIXES: dict[str, str] = {
     "diverged": "lower the learning rate (below 2/sharpness, see lrcourse.curvature) "
@@ -162,7 +196,15 @@ def _nonincreasing_fit(y: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.3g}"
+    """Two significant figures (what a healthy run's statistics keep on every CPU), written
+    as people write them: 0.0068, 1.0, 5.3, 190; 4.2e+05 outside [0.001, 10^4)."""
+    if not math.isfinite(x) or x == 0:
+        return f"{x:g}"
+    if not 1e-3 <= abs(x) < 1e4:
+        return f"{x:.1e}"
+    x = float(f"{x:.2g}")  # round first: 9.96 becomes 10, not 10.0
+    decimals = 1 - math.floor(math.log10(abs(x)))
+    return f"{x:.{decimals}f}" if decimals > 0 else f"{round(x, decimals):.0f}"
 
 
 def diagnose(run: Any) -> Diagnosis:
@@ -194,17 +236,15 @@ def diagnose(run: Any) -> Diagnosis:
 
     if diverged_at is not None:
         value = losses[diverged_at] if diverged_at < n else float("nan")
-        what = "non-finite" if math.isfinite(value) else str(value)
+        # A History may stop at a finite loss above its max_loss; inf and nan are named.
+        what = f"reached {_fmt(value)}" if math.isfinite(value) else f"became {value}"
         before = losses[:diverged_at]
         metrics: dict[str, Any] = {"steps": n, "diverged_at": diverged_at}
-        evidence = f"loss became {what} at step {diverged_at}"
+        evidence = f"loss {what} at step {diverged_at}"
         if before.size:
             metrics["start_loss"] = float(losses[0])
             metrics["max_finite_loss"] = float(before.max())
-            evidence += (
-                f" (it started at {_fmt(losses[0])}; the largest finite loss was "
-                f"{_fmt(before.max())})"
-            )
+            evidence += f" (from {_fmt(losses[0])} at step 0)"
         return Diagnosis("diverged", evidence, FIXES["diverged"], metrics)
 
     if n < MIN_STEPS:
@@ -246,31 +286,25 @@ def diagnose(run: Any) -> Diagnosis:
         "swing": swing,
         "swing_factor": math.exp(swing),
     }
-    verb = "fell" if fall >= 0 else "rose"
-    changed = f"loss {verb} {100 * abs(fall):.3g}% in {n} steps ({_fmt(start)} -> {_fmt(end)})"
+    moved = f"{_fmt(start)} -> {_fmt(end)} in {n} steps"
 
     if growth >= DIVERGE_GROWTH:
-        evidence = (
-            f"loss grew {growth:.3g}x in {n} steps ({_fmt(start)} -> {_fmt(end)}; "
-            f"a rise to >= {DIVERGE_GROWTH:g}x counts as diverging)"
-        )
+        evidence = f"loss grew {_fmt(growth)}x, {moved} (>= {DIVERGE_GROWTH:g}x is diverging)"
         return Diagnosis("diverged", evidence, FIXES["diverged"], metrics)
 
+    climb = _fmt(math.exp(swing))
     if excess >= OSC_MIN_EXCESS and swing >= OSC_MIN_SWING:
         evidence = (
-            f"over the last {N_WINDOWS * m} steps the smoothed loss climbs back up "
-            f"{math.exp(swing):.3g}x above the best decreasing curve, with {excess:.3g}x the "
-            f"scatter mini-batch noise explains (thresholds: {math.exp(OSC_MIN_SWING):.3g}x "
-            f"and {OSC_MIN_EXCESS:g}x)"
+            f"second half: the smoothed loss climbs back up {climb}x, "
+            f"scatter {_fmt(excess)}x batch noise"
         )
         return Diagnosis("oscillating", evidence, FIXES["oscillating"], metrics)
 
     if fall < STALL_MAX_FALL:
-        evidence = f"{changed}; a stall is < {100 * STALL_MAX_FALL:g}%"
+        verb = "fell" if fall >= 0 else "rose"
+        percent = _fmt(100 * abs(fall))
+        evidence = f"loss {verb} {percent}%, {moved} (< {100 * STALL_MAX_FALL:g}% is a stall)"
         return Diagnosis("stalled", evidence, FIXES["stalled"], metrics)
 
-    evidence = (
-        f"{changed}; late swings {math.exp(swing):.3g}x, scatter {excess:.2g}x "
-        f"what mini-batch noise explains"
-    )
+    evidence = f"loss {moved}; second half: climbs back <= {climb}x"
     return Diagnosis("healthy", evidence, FIXES["healthy"], metrics)

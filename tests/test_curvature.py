@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from lrcourse.curvature import Sharpness, gradient_descent, max_stable_lr, sharpness
+from lrcourse.curvature import (
+    Sharpness,
+    gradient_descent,
+    max_stable_lr,
+    power_iteration,
+    sharpness,
+)
 
 
 def spd_matrix(eigs: list[float], seed: int = 0) -> np.ndarray:
@@ -218,3 +225,40 @@ def test_mse_of_a_linear_model_has_the_hessian_of_its_design_matrix() -> None:
     assert s.eigenvalue == pytest.approx(torch.linalg.eigvalsh(X1.T @ X1 / 300)[-1].item(), 1e-9)
     # At W = 0 the outputs are 0, so the loss is half the squared norm of a one-hot: 1/2.
     assert mse_loss(params, X, y).item() == 0.5
+
+
+# --- power_iteration: public, and shown in notebook 01 ------------------------------------
+
+
+def test_power_iteration_on_a_known_matrix() -> None:
+    A = torch.tensor(spd_matrix([0.5, 1.0, 2.0, 5.0]))
+    v0 = torch.ones(4, dtype=torch.float64)
+    lam, v, iters, converged = power_iteration(lambda x: A @ x, v0, tol=1e-12, max_iter=500)
+    assert converged and 2 <= iters < 500
+    assert lam == pytest.approx(5.0, rel=1e-10)
+    assert float(v.norm()) == pytest.approx(1.0)
+    torch.testing.assert_close(A @ v, lam * v, rtol=0, atol=1e-5)
+
+
+def test_power_iteration_shift_finds_the_other_end() -> None:
+    # Eigenvalues of A - 5 I: -4.5, -4, -3, 0. The largest in magnitude is -4.5, i.e. 0.5 - 5.
+    A = torch.tensor(spd_matrix([0.5, 1.0, 2.0, 5.0]))
+    lam, *_ = power_iteration(
+        lambda x: A @ x, torch.ones(4, dtype=torch.float64), shift=5.0, tol=1e-12, max_iter=2000
+    )
+    assert lam + 5.0 == pytest.approx(0.5, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"max_iter": 1}, "max_iter"), ({"tol": 0.0}, "tol")]
+)
+def test_power_iteration_validates_arguments(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        power_iteration(lambda x: x, torch.ones(3), **kwargs)
+
+
+@pytest.mark.parametrize("fn", [power_iteration, max_stable_lr])
+def test_shown_sources_fit_a_notebook_line(fn) -> None:
+    """Notebook 01 prints these with show_source: every line within 88 characters."""
+    long = [line for line in inspect.getsource(fn).splitlines() if len(line) > 88]
+    assert not long, long

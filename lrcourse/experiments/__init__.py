@@ -32,6 +32,9 @@ __all__ = ["EXPERIMENTS", "DATA", "Results", "load", "save", "run", "module"]
 #: name -> the module that runs it
 EXPERIMENTS = {
     "five_schedules": "lrcourse.experiments.five_schedules",
+    "failure_modes": "lrcourse.experiments.failure_modes",
+    "one_cycle": "lrcourse.experiments.one_cycle",
+    "lr_range": "lrcourse.experiments.lr_range",
 }
 DATA = Path(__file__).with_name("data")
 
