@@ -7,6 +7,8 @@ are at the top level; the rest is grouped by idea (importing this package import
 * ``lrcourse.training``   the digits task, the batched MLP, ``train``/``train_grid``
 * ``lrcourse.optim``      SGD and Adam from their equations
 * ``lrcourse.diagnose``, ``lrcourse.curvature``, ``lrcourse.compare``
+* ``lrcourse.lr_range_test``  the learning-rate range test (``lrcourse.range_test``), loaded
+  on first use, so that importing ``lrcourse`` still imports no torch
 * ``lrcourse.course``     what the notebooks need to show things: plots, sources, the lesson
 """
 
@@ -23,6 +25,24 @@ from lrcourse.schedules import (
 
 __version__ = "0.2.0"
 
+#: Public names that live in a module importing torch: loaded on first use (PEP 562).
+_LAZY = {"lr_range_test": "lrcourse.range_test"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'lrcourse' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
 __all__ = [
     "SCHEDULES",
     "LESSON_SCHEDULES",
@@ -32,4 +52,5 @@ __all__ = [
     "linear_schedule",
     "warmup_cosine_schedule",
     "one_cycle_schedule",
+    "lr_range_test",
 ]

@@ -1,14 +1,17 @@
 """SGD and Adam written from their equations, as drop-in ``torch.optim.Optimizer`` classes.
 
-With a float ``lr`` they take the same steps as ``torch.optim.SGD``, ``torch.optim.Adam``
-and ``torch.optim.AdamW`` (tested to 1e-12 in float64). One addition: ``lr`` may also be a
-1-D tensor with one learning rate per member of a batched model. It multiplies each
-parameter along its leading (member) dimension, so M runs with M different learning
-rates take one optimizer step. A trainer sets ``group["lr"]`` before every step.
+With float hyper-parameters they take the same steps as ``torch.optim.SGD``,
+``torch.optim.Adam`` and ``torch.optim.AdamW`` (tested to 1e-12 in float64). One addition:
+``lr``, ``momentum``, each of ``betas`` and ``weight_decay`` may also be a 1-D tensor with
+one value per member of a batched model. It scales each parameter along its leading
+(member) dimension, so M runs with M different values take one optimizer step. A trainer
+sets ``group["lr"]`` (or ``group["momentum"]``, ``group["betas"]``, ...) before every
+step, as torch's schedulers do; a float keeps the float path, step for step torch's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
@@ -19,24 +22,34 @@ from lrcourse.validate import in_range, number
 __all__ = ["SGD", "Adam", "AdamW", "per_member"]
 
 
-def per_member(lr: float | Tensor, p: Tensor) -> float | Tensor:
-    """``lr`` shaped to scale ``p``: a float as is; a (M,) tensor viewed as (M, 1, ..., 1)."""
-    if not isinstance(lr, Tensor):
-        return lr
-    if lr.dim() != 1 or lr.shape[0] != p.shape[0]:
+def per_member(value: float | Tensor, p: Tensor, name: str = "lr") -> float | Tensor:
+    """``value`` shaped to scale ``p``: a float as is; a (M,) tensor viewed as (M, 1, ..., 1)."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.dim() != 1 or value.shape[0] != p.shape[0]:
         raise ValueError(
-            f"lr must be a float or a 1-D tensor of length {p.shape[0]} (the parameter's "
-            f"leading member dimension), got shape {tuple(lr.shape)}"
+            f"{name} must be a float or a 1-D tensor of length {p.shape[0]} (the parameter's "
+            f"leading member dimension), got shape {tuple(value.shape)}"
         )
-    return lr.to(p.dtype).view(-1, *([1] * (p.dim() - 1)))
+    return value.to(p.dtype).view(-1, *([1] * (p.dim() - 1)))
 
 
-def _check_lr(lr: float | Tensor) -> None:
-    if isinstance(lr, Tensor):
-        if lr.dim() != 1 or not bool(torch.isfinite(lr).all() and (lr >= 0).all()):
-            raise ValueError("lr must be a 1-D tensor of finite values >= 0")
+def _active(value: float | Tensor) -> bool:
+    """Whether a hyper-parameter takes part in the update: a float unless it is 0; a
+    per-member tensor always (a member whose value is 0 then gets the same update)."""
+    return isinstance(value, Tensor) or value != 0
+
+
+def _check(name: str, value: float | Tensor, high: float = math.inf) -> None:
+    """A float in [0, high) (or [0, inf) when high is inf), or a 1-D tensor of them."""
+    if isinstance(value, Tensor):
+        ok = value.dim() == 1 and bool(torch.isfinite(value).all() and (value >= 0).all())
+        if not ok or (high < math.inf and not bool((value < high).all())):
+            raise ValueError(f"{name} must be a 1-D tensor of finite values in [0, {high:g})")
+    elif high < math.inf:
+        in_range(name, value, 0, high, high_open=True)
     else:
-        number("lr", lr)
+        number(name, value)
 
 
 class _PerParameter(torch.optim.Optimizer):
@@ -60,7 +73,9 @@ class SGD(_PerParameter):
     """g = grad + wd * p;  v = momentum * v + g  (v = g at the first step);  p -= lr * v.
 
     The same update as ``torch.optim.SGD`` (dampening 0, no Nesterov). ``weight_decay``
-    is the L2 penalty (wd/2)|p|^2 added to the loss, as in torch.
+    is the L2 penalty (wd/2)|p|^2 added to the loss, as in torch. A ``momentum`` that a
+    schedule changes between steps is read at every step, as torch's is under
+    ``OneCycleLR(cycle_momentum=True)``.
     """
 
     def __init__(
@@ -70,17 +85,18 @@ class SGD(_PerParameter):
         momentum: float = 0.0,
         weight_decay: float = 0.0,
     ) -> None:
-        _check_lr(lr)
-        in_range("momentum", momentum, 0, 1, high_open=True)
-        number("weight_decay", weight_decay)
+        _check("lr", lr)
+        _check("momentum", momentum, high=1)
+        _check("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     def _update(self, p: Tensor, g: Tensor, state: dict, group: dict) -> None:
         """One SGD step for one parameter: the equations of the class docstring."""
-        momentum, wd = group["momentum"], group["weight_decay"]
-        if wd != 0:
-            g = g.add(p, alpha=wd)
-        if momentum != 0:
+        momentum = per_member(group["momentum"], p, "momentum")
+        wd = per_member(group["weight_decay"], p, "weight_decay")
+        if _active(wd):
+            g = g + wd * p if isinstance(wd, Tensor) else g.add(p, alpha=wd)
+        if _active(momentum):
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = g.clone()
             else:
@@ -99,6 +115,8 @@ class Adam(_PerParameter):
 
     ``weight_decay``: with ``decoupled=False`` (torch's Adam) it is L2, g += wd * p; with
     ``decoupled=True`` (torch's AdamW, Loshchilov & Hutter 2019) p *= 1 - lr * wd first.
+    Betas that a schedule changes between steps are read at every step, and the bias
+    corrections use the current ones (1 - b1^t), as torch's Adam does under ``OneCycleLR``.
     """
 
     def __init__(
@@ -110,11 +128,11 @@ class Adam(_PerParameter):
         weight_decay: float = 0.0,
         decoupled: bool = False,
     ) -> None:
-        _check_lr(lr)
-        in_range("betas[0]", betas[0], 0, 1, high_open=True)
-        in_range("betas[1]", betas[1], 0, 1, high_open=True)
+        _check("lr", lr)
+        _check("betas[0]", betas[0], high=1)
+        _check("betas[1]", betas[1], high=1)
         number("eps", eps, strict=True)
-        number("weight_decay", weight_decay)
+        _check("weight_decay", weight_decay)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, decoupled=decoupled
         )
@@ -122,7 +140,8 @@ class Adam(_PerParameter):
 
     def _update(self, p: Tensor, g: Tensor, state: dict, group: dict) -> None:
         """One Adam step for one parameter: the equations of the class docstring."""
-        (b1, b2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
+        b1, b2 = (per_member(b, p, f"betas[{i}]") for i, b in enumerate(group["betas"]))
+        eps, wd = group["eps"], per_member(group["weight_decay"], p, "weight_decay")
         lr = per_member(group["lr"], p)
         if not state:
             state["step"] = 0
@@ -130,13 +149,19 @@ class Adam(_PerParameter):
             state["exp_avg_sq"] = torch.zeros_like(p)  # v
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if wd != 0:
+        if _active(wd):
             if group["decoupled"]:
                 p.mul_(1 - lr * wd)
             else:
-                g = g.add(p, alpha=wd)
-        m.mul_(b1).add_(g, alpha=1 - b1)
-        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                g = g + wd * p if isinstance(wd, Tensor) else g.add(p, alpha=wd)
+        if isinstance(b1, Tensor):  # one beta per member: alpha= takes only a number
+            m.mul_(b1).add_((1 - b1) * g)
+        else:
+            m.mul_(b1).add_(g, alpha=1 - b1)
+        if isinstance(b2, Tensor):
+            v.mul_(b2).add_((1 - b2) * g * g)
+        else:
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
         m_hat = m / (1 - b1**t)
         v_hat = v / (1 - b2**t)
         p.sub_(lr * m_hat / (v_hat.sqrt() + eps))

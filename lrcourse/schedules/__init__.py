@@ -10,6 +10,7 @@ from lrcourse.schedules.formulas import (
     constant_schedule,
     cosine_schedule,
     linear_schedule,
+    one_cycle_momentum,
     one_cycle_schedule,
     schedule,
     step_decay_schedule,
@@ -29,4 +30,5 @@ __all__ = [
     "linear_schedule",
     "warmup_cosine_schedule",
     "one_cycle_schedule",
+    "one_cycle_momentum",
 ]

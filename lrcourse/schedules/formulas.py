@@ -36,6 +36,7 @@ __all__ = [
     "linear_schedule",
     "warmup_cosine_schedule",
     "one_cycle_schedule",
+    "one_cycle_momentum",
 ]
 
 Steps = NDArray[np.int64]
@@ -243,3 +244,64 @@ def one_cycle_schedule(
         todo &= ~now
         start = end
     return lr
+
+
+@schedule
+def one_cycle_momentum(
+    t: Steps,
+    *,
+    total_steps: int = 1000,
+    pct_start: float = 0.45,
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
+    three_phase: bool = True,
+    anneal: Literal["linear", "cos"] = "linear",
+) -> LR:
+    """1cycle's momentum, step for step as torch's ``OneCycleLR(cycle_momentum=True)``:
+    it moves against the lr of ``one_cycle_schedule`` called with the same arguments.
+
+    m_hi = max_momentum, m_lo = base_momentum, T = total_steps, p = pct_start. The
+    phases end where the lr's do (Smith 2018: 0.95 -> 0.85 -> 0.95 as the lr rises and
+    falls):
+
+      three_phase=True:   to step p*T - 1: m_hi -> m_lo,   to 2*p*T - 2: m_lo -> m_hi,
+                          to T - 1: held at m_hi
+      three_phase=False:  to step p*T - 1: m_hi -> m_lo,   to T - 1: m_lo -> m_hi
+
+    For SGD it is the momentum; for Adam, beta1 (torch writes it into ``betas[0]``).
+    """
+    T = integer("total_steps", total_steps, 2)
+    p = in_range("pct_start", pct_start, 0, 1, low_open=True, high_open=True)
+    m_lo = in_range("base_momentum", base_momentum, 0, 1, high_open=True)
+    m_hi = in_range("max_momentum", max_momentum, 0, 1, high_open=True)
+    three_phase = choice("three_phase", three_phase, (True, False))
+    move = {"linear": _linear, "cos": _cos}[choice("anneal", anneal, ("linear", "cos"))]
+
+    peak_at = float(p * T) - 1  # the lr's phase ends, in torch's float expressions
+    if peak_at <= 0:
+        raise ValueError(
+            f"pct_start * total_steps must be > 1 so the first phase has a step, "
+            f"got pct_start={p} * total_steps={T} = {p * T}"
+        )
+    if three_phase:
+        back_at = float(2 * p * T) - 2
+        if not back_at < T - 1:
+            raise ValueError(
+                f"pct_start must leave the third phase a step when three_phase=True: "
+                f"need 2 * pct_start * total_steps < total_steps + 1, got "
+                f"pct_start={p}, total_steps={T}"
+            )
+        phases = [(peak_at, m_hi, m_lo), (back_at, m_lo, m_hi), (T - 1, m_hi, m_hi)]
+    else:
+        phases = [(peak_at, m_hi, m_lo), (T - 1, m_lo, m_hi)]
+
+    t = np.minimum(t, T - 1)  # hold the last value after the last step
+    momentum = np.empty(t.shape)
+    todo = np.ones(t.shape, dtype=bool)
+    start = 0.0
+    for end, m_from, m_to in phases:
+        now = todo & (t <= end)  # the first phase whose end the step has not passed
+        momentum[now] = move(m_from, m_to, (t[now] - start) / (end - start))
+        todo &= ~now
+        start = end
+    return momentum

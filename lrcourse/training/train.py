@@ -14,9 +14,13 @@ the same run as textbook PyTorch with that seed::
 order differs; the test suite checks equality with the loop above.)
 
 The learning rate of every member is set before every step from a table of shape
-(steps, M). A run whose mini-batch loss turns inf or nan (or exceeds ``max_loss``) is a
-result, not an error: the step is recorded in ``History.diverged_at``, that member is
-frozen, and the others go on.
+(steps, M). Any other hyper-parameter of the optimizer may follow a schedule too, as
+fastai's ``ParamScheduler`` allows: ``momentum`` (SGD), each of ``betas`` (Adam: beta1 is
+its momentum) and ``weight_decay`` take a number, or a table or schedule like ``lr``, set
+into the optimizer's param group before every step, as torch's ``OneCycleLR`` writes
+``group["momentum"]`` or ``group["betas"]``. A run whose mini-batch loss turns inf or nan
+(or exceeds ``max_loss``) is a result, not an error: the step is recorded in
+``History.diverged_at``, that member is frozen, and the others go on.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 _EVAL_CHUNK = 32  # members evaluated together: bounds the (members, N, hidden) activations
 
 LRSpec = float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike]
+#: A hyper-parameter other than lr: a number (held), or a table or schedule as ``LRSpec``.
+HyperSpec = LRSpec
+#: What may be scheduled besides lr: each value must lie in [0, bound) (and be finite).
+SCHEDULABLE = {"momentum": 1.0, "betas": 1.0, "weight_decay": math.inf}
+_DEFAULTS = {"momentum": 0.0, "betas": (0.9, 0.999), "weight_decay": 0.0}
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,8 @@ class History:
         at step 0 and after the last step (``eval_step[-1] == steps`` unless diverged).
     wall_time: seconds for the whole ``train`` call (shared by the members of a batch).
     params: the final weights ``[W_0, b_0, ...]`` as ``mlp_forward`` takes them.
+    hypers: the scheduled hyper-parameters besides lr, per step as ``lr``, e.g.
+        ``{"momentum": ...}`` or ``{"beta1": ...}``; empty when only the lr was scheduled.
     """
 
     loss: NDArray[np.float64]
@@ -70,6 +81,7 @@ class History:
     diverged_at: int | None
     config: dict[str, Any]
     params: list[Tensor] = field(repr=False, compare=False)
+    hypers: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
 
     @property
     def diverged(self) -> bool:
@@ -114,8 +126,15 @@ class History:
         return f"{c['label']} [{c['optimizer']}, seed {c['seed']}]: {self.status}"
 
 
-def _lr_table(lr: LRSpec, steps: int, n_members: int) -> NDArray[np.float64]:
-    """The (steps, M) table of learning rates, from a number, an array or a schedule."""
+def _lr_table(
+    lr: LRSpec,
+    steps: int,
+    n_members: int,
+    name: str = "lr",
+    high: float = math.inf,
+) -> NDArray[np.float64]:
+    """The (steps, M) table of ``name`` (the lr by default), from a number, an array or a
+    schedule; every value finite, >= 0 and below ``high`` (if finite)."""
     if callable(lr):
         lr = lr(np.arange(steps))
     table = np.asarray(lr, dtype=np.float64)
@@ -125,33 +144,88 @@ def _lr_table(lr: LRSpec, steps: int, n_members: int) -> NDArray[np.float64]:
         table = np.repeat(table[:, None], n_members, axis=1)
     elif table.shape != (steps, n_members):
         raise ValueError(
-            f"lr must be a number or have shape (steps,) = ({steps},) or (steps, n_members) "
+            f"{name} must be a number or have shape (steps,) = ({steps},) or (steps, n_members) "
             f"= ({steps}, {n_members}), got shape {table.shape}"
         )
     if not (np.isfinite(table).all() and (table >= 0).all()):
-        raise ValueError("lr must hold finite values >= 0")
+        raise ValueError(f"{name} must hold finite values >= 0")
+    if high < math.inf and not (table < high).all():
+        raise ValueError(f"{name} must hold values in [0, {high:g})")
     return table
 
 
-def _make_optimizer(name: str, params, momentum, betas, eps, weight_decay) -> torch.optim.Optimizer:
-    choice("optimizer", name, OPTIMIZERS)
-    if name == "sgd":
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _hyper(
+    name: str, spec: HyperSpec, steps: int, n_members: int, high: float
+) -> float | NDArray[np.float64]:
+    """A held hyper-parameter as a float (checked), a scheduled one as its (steps, M) table.
+
+    A float keeps the optimizer on torch's own float path, step for step as before."""
+    if _is_number(spec):
+        return in_range(name, spec, 0, high, high_open=True)
+    return _lr_table(spec, steps, n_members, name, high)
+
+
+def _hypers(
+    optimizer: str, momentum, betas, eps, weight_decay, steps: int, n_members: int
+) -> tuple[dict[str, Any], dict[str, NDArray[np.float64]]]:
+    """The optimizer's held hyper-parameters, and the (steps, M) table of each scheduled one
+    keyed as its param group names it ("momentum", "beta1", "beta2", "weight_decay")."""
+    choice("optimizer", optimizer, OPTIMIZERS)
+    held: dict[str, Any] = {}
+    tables: dict[str, NDArray[np.float64]] = {}
+
+    def put(key: str, name: str, spec: HyperSpec, high: float) -> None:
+        value = _hyper(name, spec, steps, n_members, high)
+        held[key] = value if isinstance(value, float) else 0.0  # set before every step
+        if not isinstance(value, float):
+            tables[key] = value
+
+    if optimizer == "sgd":
         if betas is not None or eps is not None:
             raise ValueError("betas and eps apply to optimizer='adam' or 'adamw' only")
-        return SGD(params, lr=0.0, momentum=momentum, weight_decay=weight_decay)
-    if momentum != 0:
-        raise ValueError("momentum applies to optimizer='sgd' only (Adam's is betas[0])")
-    betas = (0.9, 0.999) if betas is None else tuple(betas)
-    if len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, b in enumerate(betas):
-        in_range(f"betas[{i}]", b, 0, 1, high_open=True)
-    eps = 1e-8 if eps is None else eps
-    eps = number("eps", eps, strict=True)
-    decoupled = name == "adamw"
-    return Adam(
-        params, lr=0.0, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled
-    )
+        put("momentum", "momentum", momentum, 1.0)
+    else:
+        if not (_is_number(momentum) and momentum == 0):
+            raise ValueError("momentum applies to optimizer='sgd' only (Adam's is betas[0])")
+        betas = (0.9, 0.999) if betas is None else tuple(betas)
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        put("beta1", "betas[0]", betas[0], 1.0)
+        put("beta2", "betas[1]", betas[1], 1.0)
+        held["eps"] = number("eps", 1e-8 if eps is None else eps, strict=True)
+    put("weight_decay", "weight_decay", weight_decay, math.inf)
+    return held, tables
+
+
+def _make_optimizer(name: str, params, held: dict[str, Any]) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return SGD(params, lr=0.0, momentum=held["momentum"], weight_decay=held["weight_decay"])
+    betas = (held["beta1"], held["beta2"])
+    return Adam(params, lr=0.0, betas=betas, eps=held["eps"],
+                weight_decay=held["weight_decay"], decoupled=name == "adamw")  # fmt: skip
+
+
+def _config_value(held: dict[str, Any], tables: Mapping[str, Any], key: str) -> Any:
+    """A hyper-parameter as ``History.config`` records it: its value, or "scheduled"."""
+    return "scheduled" if key in tables else held[key]
+
+
+def _set_hypers(opt: torch.optim.Optimizer, values: Mapping[str, Tensor | float]) -> None:
+    """Write this step's values into every param group, as torch's schedulers do."""
+    for group in opt.param_groups:
+        for key, value in values.items():
+            if key == "beta1":
+                group["betas"] = (value, group["betas"][1])
+            elif key == "beta2":
+                group["betas"] = (group["betas"][0], value)
+            else:
+                group[key] = value
 
 
 def _batches(seeds: Sequence[int], task: Task, batch_size: int) -> Iterator[Tensor]:
@@ -188,10 +262,10 @@ def train(
     steps: int,
     seeds: int | Sequence[int] = 0,
     optimizer: str = "sgd",
-    momentum: float = 0.0,
-    betas: tuple[float, float] | None = None,
+    momentum: HyperSpec = 0.0,
+    betas: tuple[HyperSpec, HyperSpec] | None = None,
     eps: float | None = None,
-    weight_decay: float = 0.0,
+    weight_decay: HyperSpec = 0.0,
     batch_size: int | None = 64,
     hidden: Sequence[int] = (128,),
     eval_every: int = 100,
@@ -205,6 +279,9 @@ def train(
         or a schedule called as ``lr(np.arange(steps))``. Set before every step.
     optimizer: "sgd" (with ``momentum``), "adam" (L2 ``weight_decay``) or "adamw"
         (decoupled); ``betas``/``eps`` default to torch's (0.9, 0.999) and 1e-8.
+    momentum, betas[0], betas[1], weight_decay: a number, held; or, like ``lr``, an array
+        (steps,) or (steps, M) or a schedule, set into the param group before every step
+        (a momentum schedule for SGD, a beta1 schedule for Adam, as 1cycle cycles them).
     batch_size: mini-batch size, or None (or the training-set size) for full-batch
         gradient descent: every step then sees all the training data, in order.
     dtype: float32 or float64 (default: the task's).
@@ -229,8 +306,7 @@ def train(
     full_batch = batch_size is None or batch_size == task.n_train
     eval_every = integer("eval_every", eval_every, 1)
     max_loss = in_range("max_loss", max_loss, 0, math.inf)
-    momentum = in_range("momentum", momentum, 0, 1, high_open=True)
-    weight_decay = in_range("weight_decay", weight_decay, 0, math.inf, high_open=True)
+    held, tables = _hypers(optimizer, momentum, betas, eps, weight_decay, steps, M)
     if dtype is not None:
         task = task.to(dtype)
     if labels is None or isinstance(labels, str):
@@ -241,8 +317,9 @@ def train(
     start = time.perf_counter()
     model = BatchedMLP(seeds, (task.n_features, *hidden, task.n_classes), dtype=task.dtype)
     params = model.params()
-    opt = _make_optimizer(optimizer, params, momentum, betas, eps, weight_decay)
+    opt = _make_optimizer(optimizer, params, held)
     lrs = torch.tensor(table, dtype=task.dtype)
+    scheduled = {key: torch.tensor(t, dtype=task.dtype) for key, t in tables.items()}
     batches = None if full_batch else _batches(seeds, task, batch_size)
 
     # Per-step records live in numpy: writing a row there costs less than a torch op, and
@@ -291,8 +368,7 @@ def train(
             sq = sum(p.grad.pow(2).flatten(1).sum(dim=1) for p in params)
             grad_norm[t] = sq.sqrt().numpy()
             lr_t = lrs[t] if all_alive else torch.where(alive, lrs[t], 0.0)
-            for group in opt.param_groups:
-                group["lr"] = lr_t
+            _set_hypers(opt, {"lr": lr_t} | {key: v[t] for key, v in scheduled.items()})
         opt.step()
         if not all_alive:
             grad_norm[t, ~alive.numpy()] = math.nan
@@ -310,10 +386,12 @@ def train(
             label=labels[m],
             seed=int(seeds[m]),
             optimizer=optimizer,
-            momentum=momentum,
-            betas=None if optimizer == "sgd" else (betas or (0.9, 0.999)),
-            eps=None if optimizer == "sgd" else (eps or 1e-8),
-            weight_decay=weight_decay,
+            momentum=_config_value(held, tables, "momentum") if optimizer == "sgd" else 0.0,
+            betas=None
+            if optimizer == "sgd"
+            else tuple(_config_value(held, tables, k) for k in ("beta1", "beta2")),
+            eps=None if optimizer == "sgd" else held["eps"],
+            weight_decay=_config_value(held, tables, "weight_decay"),
             batch_size=task.n_train if full_batch else batch_size,
             steps=steps,
             peak_lr=float(table[:, m].max()),
@@ -336,18 +414,25 @@ def train(
                 diverged_at=diverged_at,
                 config=config,
                 params=model.member_params(m),
+                hypers={key: t[:k, m].copy() for key, t in tables.items()},
             )
         )
     return histories
 
 
 def train_grid(
-    task: Task, lrs: Mapping[str, LRSpec], seeds: Sequence[int], **kwargs: Any
+    task: Task,
+    lrs: Mapping[str, LRSpec | Mapping[str, Any]],
+    seeds: Sequence[int],
+    **kwargs: Any,
 ) -> dict[str, list[History]]:
     """Train every (label, seed) pair as one batched model: {label: [History per seed]}.
 
     ``lrs`` maps a label to a learning rate spec of shape (steps,), e.g.
-    ``{"cosine": cosine_schedule(np.arange(steps), lr_max=0.1, total_steps=steps)}``.
+    ``{"cosine": cosine_schedule(np.arange(steps), lr_max=0.1, total_steps=steps)}``, or to
+    a dict of that run's hyper-parameter specs, ``{"lr": ..., "momentum": ...}`` (keys:
+    "lr", required, and any of ``SCHEDULABLE``; "betas" a pair), which override ``kwargs``
+    for that label: ``{"1cycle": lrs, "1cycle + momentum": {"lr": lrs, "momentum": moms}}``.
     ``kwargs`` go to ``train`` (``steps`` is required).
     """
     if not lrs:
@@ -355,9 +440,19 @@ def train_grid(
     steps = kwargs.get("steps")
     steps = integer("steps", steps, 1)
     seeds = list(seeds)
+    runs = {label: _run_specs(label, spec) for label, spec in lrs.items()}
+    for name in SCHEDULABLE:  # one that some label sets: a table over every member
+        if not any(name in run for run in runs.values()):
+            continue
+        shared = kwargs.get(name) if kwargs.get(name) is not None else _DEFAULTS[name]
+        if name == "betas":
+            kwargs[name] = tuple(_grid_table(name, runs, shared, steps, len(seeds), i)
+                                 for i in (0, 1))  # fmt: skip
+        else:
+            kwargs[name] = _grid_table(name, runs, shared, steps, len(seeds))
     columns, member_seeds, member_labels = [], [], []
-    for label, spec in lrs.items():
-        column = _lr_table(spec, steps, 1)[:, 0]
+    for label, spec in runs.items():
+        column = _lr_table(spec["lr"], steps, 1)[:, 0]
         for seed in seeds:
             columns.append(column)
             member_seeds.append(seed)
@@ -369,3 +464,36 @@ def train_grid(
     for h in histories:
         out[h.config["label"]].append(h)
     return out
+
+
+def _run_specs(label: str, spec: LRSpec | Mapping[str, Any]) -> dict[str, Any]:
+    """One label's specs as a dict with at least "lr"."""
+    if not isinstance(spec, Mapping):
+        return {"lr": spec}
+    unknown = set(spec) - {"lr", *SCHEDULABLE}
+    if "lr" not in spec or unknown:
+        raise ValueError(
+            f"lrs[{label!r}] must hold 'lr' and only keys among {['lr', *SCHEDULABLE]}, "
+            f"got {sorted(spec)}"
+        )
+    return dict(spec)
+
+
+def _grid_table(
+    name: str,
+    runs: Mapping[str, dict],
+    shared: Any,
+    steps: int,
+    n_seeds: int,
+    index: int | None = None,
+) -> NDArray[np.float64]:
+    """(steps, M) over the whole grid: each label's own spec of ``name``, or the ``shared``
+    one, repeated for its seeds; ``index`` picks one of a pair ("betas")."""
+    high = SCHEDULABLE[name]
+    what = name if index is None else f"{name}[{index}]"
+    columns = []
+    for run in runs.values():
+        spec = run.get(name, shared)
+        spec = spec if index is None else tuple(spec)[index]
+        columns.append(_lr_table(spec, steps, 1, what, high)[:, 0])
+    return np.repeat(np.stack(columns, axis=1), n_seeds, axis=1)
