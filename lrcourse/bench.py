@@ -108,14 +108,18 @@ def format_schedules(timings: list[ScheduleTiming], *, repeats: int) -> str:
     return "\n".join(lines)
 
 
-def bench_training(n_members: int = 25, steps: int = 300, *, repeats: int = 3) -> dict[str, Any]:
+def bench_training(
+    n_members: int = 25, steps: int = 300, *, repeats: int = 3
+) -> dict[str, Any]:
     """Seconds for ``n_members`` runs of ``steps`` SGD steps on the digits task, batched into
     one model and one at a time; their ratio; and the largest difference in their losses."""
     n_members = integer("n_members", n_members, 1)
     steps = integer("steps", steps, 1)
     task = digits_task(torch.float32)
     seeds = list(range(n_members))
-    kwargs = dict(steps=steps, eval_every=steps)  # evaluate at the start and the end only
+    kwargs = dict(
+        steps=steps, eval_every=steps
+    )  # evaluate at the start and the end only
     out: dict[str, Any] = {}
 
     def batched() -> None:
@@ -125,7 +129,9 @@ def bench_training(n_members: int = 25, steps: int = 300, *, repeats: int = 3) -
         out["sequential"] = [train(task, 0.1, seeds=s, **kwargs)[0] for s in seeds]
 
     train(task, 0.1, seeds=[0], steps=5)  # first calls pay one-off costs
-    best = best_times({"batched": (batched, repeats), "sequential": (sequential, repeats)})
+    best = best_times(
+        {"batched": (batched, repeats), "sequential": (sequential, repeats)}
+    )
     diff = max(
         float(np.max(np.abs(a.loss - b.loss)))
         for a, b in zip(out["batched"], out["sequential"], strict=True)

@@ -74,7 +74,9 @@ class Grid:
         """The grid of one budget from ``lrcourse.experiments.load("five_schedules")``."""
         budgets = results.meta["budgets"]
         budget = choice("budget", budget, budgets)
-        part = {k: results[f"{budget}/{k}"] for k in ("train_loss", "val_loss", "val_acc")}
+        part = {
+            k: results[f"{budget}/{k}"] for k in ("train_loss", "val_loss", "val_acc")
+        }
         return cls(
             names=tuple(str(n) for n in results["names"]),
             peaks=results["peaks"].astype(np.float64),
@@ -90,25 +92,33 @@ class Grid:
         """The grid of ``train_grid`` output whose labels read ``"<schedule> @ <peak>"``;
         every schedule must be run at every peak with the same seeds and budget."""
         if not runs:
-            raise ValueError("runs must map at least one '<schedule> @ <peak>' label to runs")
+            raise ValueError(
+                "runs must map at least one '<schedule> @ <peak>' label to runs"
+            )
         cells = {}
         for label, histories in runs.items():
             name, sep, peak = str(label).rpartition(" @ ")
             if not sep or not histories:
-                raise ValueError(f"runs must be labelled '<schedule> @ <peak>', got {label!r}")
+                raise ValueError(
+                    f"runs must be labelled '<schedule> @ <peak>', got {label!r}"
+                )
             cells[_label(name, float(peak))] = list(histories)
         names = tuple(dict.fromkeys(n for n, _ in cells))
         peaks = np.array(sorted({p for _, p in cells}))
         missing = [f"{n} @ {p:g}" for n in names for p in peaks if (n, p) not in cells]
         if missing:
-            raise ValueError(f"runs must cover every schedule at every peak; missing {missing}")
+            raise ValueError(
+                f"runs must cover every schedule at every peak; missing {missing}"
+            )
         first = next(iter(cells.values()))
         seeds = np.array([h.config["seed"] for h in first])
         steps = int(first[0].config["steps"])
         eval_step = max((h.eval_step for hs in cells.values() for h in hs), key=len)
         shape = (len(names), peaks.size, seeds.size)
         arrays = {
-            k: np.full((*shape, eval_step.size), np.nan) for k in METRICS if k != "settle_step"
+            k: np.full((*shape, eval_step.size), np.nan)
+            for k in METRICS
+            if k != "settle_step"
         }
         loss = np.full((*shape, steps), np.nan)
         diverged_at = np.full(shape, -1)
@@ -123,8 +133,12 @@ class Grid:
                     for key, values in arrays.items():
                         values[i, j, k, : h.eval_step.size] = getattr(h, key)
                     loss[i, j, k, : h.loss.size] = h.loss
-                    diverged_at[i, j, k] = -1 if h.diverged_at is None else h.diverged_at
-        return cls(names, peaks, seeds, eval_step, loss=loss, diverged_at=diverged_at, **arrays)
+                    diverged_at[i, j, k] = (
+                        -1 if h.diverged_at is None else h.diverged_at
+                    )
+        return cls(
+            names, peaks, seeds, eval_step, loss=loss, diverged_at=diverged_at, **arrays
+        )
 
     @property
     def steps(self) -> int:
@@ -178,7 +192,9 @@ class Grid:
             ratio = np.nanmax(self.train_loss / low, axis=-1)
         return np.where(self.diverged_at >= 0, math.inf, ratio)
 
-    def curves(self, name: str, peak: float, metric: str = "train_loss") -> NDArray[np.float64]:
+    def curves(
+        self, name: str, peak: float, metric: str = "train_loss"
+    ) -> NDArray[np.float64]:
         """(N, E): the ``metric`` curve of every seed of one cell, at ``eval_step``."""
         metric = choice("metric", metric, ("train_loss", "val_loss", "val_acc"))
         i, j = self.index(name, peak)
@@ -241,7 +257,9 @@ class Verdict:
 
     def __str__(self) -> str:
         b, r = self.best, self.runner_up
-        head = f"{self.what}: {b} {_num(self.means[b])}, {r} {_num(self.means[r])} (means)"
+        head = (
+            f"{self.what}: {b} {_num(self.means[b])}, {r} {_num(self.means[r])} (means)"
+        )
         if self.clear:
             return f"{head}\n  {b} is lower on {self.wins} of {self.n} seeds: {b} wins"
         return (
@@ -270,7 +288,9 @@ def verdict(values: Mapping[str, NDArray[np.float64]], what: str = "") -> Verdic
     return Verdict(what, best, runner_up, means, wins, n, sign_test_wins(n))
 
 
-def format_table(rows: Mapping[str, Mapping[str, NDArray[np.float64]]], *, digits: int = 3) -> str:
+def format_table(
+    rows: Mapping[str, Mapping[str, NDArray[np.float64]]], *, digits: int = 3
+) -> str:
     """A table: one row per schedule, one column per measure, each cell the median over
     seeds with the lowest and highest seed: ``0.115 (0.091-0.136)``.
 
@@ -285,12 +305,17 @@ def format_table(rows: Mapping[str, Mapping[str, NDArray[np.float64]]], *, digit
         for label, values in rows.items()
     }
     width = max(len(label) for label in rows)
-    widths = [max(len(c), *(len(cells[r][k]) for r in rows)) for k, c in enumerate(columns)]
-    head = " " * width + "".join(f"  {c:>{w}}" for c, w in zip(columns, widths, strict=True))
+    widths = [
+        max(len(c), *(len(cells[r][k]) for r in rows)) for k, c in enumerate(columns)
+    ]
+    head = " " * width + "".join(
+        f"  {c:>{w}}" for c, w in zip(columns, widths, strict=True)
+    )
     lines = [head]
     for label, row in cells.items():
         lines.append(
-            label.ljust(width) + "".join(f"  {v:>{w}}" for v, w in zip(row, widths, strict=True))
+            label.ljust(width)
+            + "".join(f"  {v:>{w}}" for v, w in zip(row, widths, strict=True))
         )
     return "\n".join(line.rstrip() for line in lines)
 

@@ -25,7 +25,13 @@ from torch import Tensor
 from lrcourse.training.threads import one_thread
 from lrcourse.validate import in_range, integer, number
 
-__all__ = ["Sharpness", "sharpness", "power_iteration", "max_stable_lr", "gradient_descent"]
+__all__ = [
+    "Sharpness",
+    "sharpness",
+    "power_iteration",
+    "max_stable_lr",
+    "gradient_descent",
+]
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,9 @@ def _check_params(params: Sequence[Tensor]) -> list[Tensor]:
     if isinstance(params, Tensor):
         params = [params]
     params = list(params)
-    if not params or not all(isinstance(p, Tensor) and p.is_floating_point() for p in params):
+    if not params or not all(
+        isinstance(p, Tensor) and p.is_floating_point() for p in params
+    ):
         raise ValueError("params must be a non-empty list of floating-point tensors")
     return params
 
@@ -136,12 +144,16 @@ def sharpness(
         return torch.cat([h.reshape(-1) for h in hv]).detach()
 
     gen = torch.Generator().manual_seed(seed)
-    v0 = torch.randn(flat_grad.numel(), generator=gen, dtype=torch.float64).to(flat_grad.dtype)
+    v0 = torch.randn(flat_grad.numel(), generator=gen, dtype=torch.float64).to(
+        flat_grad.dtype
+    )
 
     lam, v, iters, converged = power_iteration(hvp, v0, max_iter=max_iter, tol=tol)
     shifted = lam < 0
     if shifted:
-        top, v, iters, converged = power_iteration(hvp, v0, shift=lam, max_iter=max_iter, tol=tol)
+        top, v, iters, converged = power_iteration(
+            hvp, v0, shift=lam, max_iter=max_iter, tol=tol
+        )
         lam = top + lam
     residual = float((hvp(v) - lam * v).norm() / abs(lam)) if lam != 0 else math.inf
     return Sharpness(lam, iters, converged, residual, shifted, v)

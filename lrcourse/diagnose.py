@@ -159,9 +159,13 @@ def _read_run(run: Any) -> tuple[NDArray[np.float64], int | None]:
     try:
         losses = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"losses must be a 1-D sequence of numbers, got {raw!r:.80}") from err
+        raise ValueError(
+            f"losses must be a 1-D sequence of numbers, got {raw!r:.80}"
+        ) from err
     if losses.ndim != 1:
-        raise ValueError(f"losses must be 1-D (one loss per step), got shape {losses.shape}")
+        raise ValueError(
+            f"losses must be 1-D (one loss per step), got shape {losses.shape}"
+        )
     if losses.size == 0:
         raise ValueError("losses must hold at least one step, got an empty sequence")
 
@@ -169,7 +173,9 @@ def _read_run(run: Any) -> tuple[NDArray[np.float64], int | None]:
     diverged_at = int(bad[0]) if bad.size else None
     recorded = getattr(run, "diverged_at", None)
     if recorded is not None:
-        diverged_at = int(recorded) if diverged_at is None else min(int(recorded), diverged_at)
+        diverged_at = (
+            int(recorded) if diverged_at is None else min(int(recorded), diverged_at)
+        )
     finite = losses[: diverged_at if diverged_at is not None else losses.size]
     if finite.size and finite.min() < 0:
         raise ValueError(
@@ -289,7 +295,9 @@ def diagnose(run: Any) -> Diagnosis:
     moved = f"{_fmt(start)} -> {_fmt(end)} in {n} steps"
 
     if growth >= DIVERGE_GROWTH:
-        evidence = f"loss grew {_fmt(growth)}x, {moved} (>= {DIVERGE_GROWTH:g}x is diverging)"
+        evidence = (
+            f"loss grew {_fmt(growth)}x, {moved} (>= {DIVERGE_GROWTH:g}x is diverging)"
+        )
         return Diagnosis("diverged", evidence, FIXES["diverged"], metrics)
 
     climb = _fmt(math.exp(swing))
@@ -303,7 +311,9 @@ def diagnose(run: Any) -> Diagnosis:
     if fall < STALL_MAX_FALL:
         verb = "fell" if fall >= 0 else "rose"
         percent = _fmt(100 * abs(fall))
-        evidence = f"loss {verb} {percent}%, {moved} (< {100 * STALL_MAX_FALL:g}% is a stall)"
+        evidence = (
+            f"loss {verb} {percent}%, {moved} (< {100 * STALL_MAX_FALL:g}% is a stall)"
+        )
         return Diagnosis("stalled", evidence, FIXES["stalled"], metrics)
 
     evidence = f"loss {moved}; second half: climbs back <= {climb}x"

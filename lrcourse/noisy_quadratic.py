@@ -80,7 +80,9 @@ def _valley(
     curvatures: Sequence[float], noise: Floats
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The curvatures h and the noise sigma, one per direction, checked."""
-    h = np.array([number(f"curvatures[{i}]", c, strict=True) for i, c in enumerate(curvatures)])
+    h = np.array(
+        [number(f"curvatures[{i}]", c, strict=True) for i, c in enumerate(curvatures)]
+    )
     if h.size == 0:
         raise ValueError("curvatures must hold at least one curvature")
     if np.ndim(noise) == 0:
@@ -97,7 +99,9 @@ def _valley(
 def _start(start: ArrayLike, d: int) -> NDArray[np.float64]:
     p = np.asarray(start, dtype=np.float64)
     if p.shape != (d,) or not np.isfinite(p).all():
-        raise ValueError(f"start must be {d} finite numbers (one per curvature), got {start!r}")
+        raise ValueError(
+            f"start must be {d} finite numbers (one per curvature), got {start!r}"
+        )
     return p
 
 

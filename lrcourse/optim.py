@@ -43,18 +43,49 @@ def _active(value: float | Tensor) -> bool:
 def _check(name: str, value: float | Tensor, high: float = math.inf) -> None:
     """A float in [0, high) (or [0, inf) when high is inf), or a 1-D tensor of them."""
     if isinstance(value, Tensor):
-        ok = value.dim() == 1 and bool(torch.isfinite(value).all() and (value >= 0).all())
+        ok = value.dim() == 1 and bool(
+            torch.isfinite(value).all() and (value >= 0).all()
+        )
         if not ok or (high < math.inf and not bool((value < high).all())):
-            raise ValueError(f"{name} must be a 1-D tensor of finite values in [0, {high:g})")
+            raise ValueError(
+                f"{name} must be a 1-D tensor of finite values in [0, {high:g})"
+            )
     elif high < math.inf:
         in_range(name, value, 0, high, high_open=True)
     else:
         number(name, value)
 
 
+def _unwrapped(method):
+    """``method`` without torch's ``_disable_dynamo`` wrapper, whose first call imports
+    ``torch._dynamo``: 2.7 s on the course's machine, once per process, for a compiler the
+    course never uses. The method itself runs the same (``tests/test_optim.py``)."""
+    return getattr(method, "__wrapped__", method)
+
+
+_TORCH = torch.optim.Optimizer
+_ADD_PARAM_GROUP = _unwrapped(_TORCH.add_param_group)
+_ZERO_GRAD = _unwrapped(_TORCH.zero_grad)
+_STATE_DICT = _unwrapped(_TORCH.state_dict)
+_LOAD_STATE_DICT = _unwrapped(_TORCH.load_state_dict)
+
+
 class _PerParameter(torch.optim.Optimizer):
     """``step`` calls ``_update(p, p.grad, state, group)`` for each parameter with a gradient:
     the loop, the closure and ``no_grad`` are written once, the update rules below."""
+
+    # torch's own methods, without the wrapper that imports its compiler (_unwrapped)
+    def add_param_group(self, param_group: dict) -> None:
+        _ADD_PARAM_GROUP(self, param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        _ZERO_GRAD(self, set_to_none)
+
+    def state_dict(self) -> dict:
+        return _STATE_DICT(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        _LOAD_STATE_DICT(self, state_dict)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -88,7 +119,9 @@ class SGD(_PerParameter):
         _check("lr", lr)
         _check("momentum", momentum, high=1)
         _check("weight_decay", weight_decay)
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        )
 
     def _update(self, p: Tensor, g: Tensor, state: dict, group: dict) -> None:
         """One SGD step for one parameter: the equations of the class docstring."""
@@ -134,7 +167,11 @@ class Adam(_PerParameter):
         number("eps", eps, strict=True)
         _check("weight_decay", weight_decay)
         defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, decoupled=decoupled
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            decoupled=decoupled,
         )
         super().__init__(params, defaults)
 

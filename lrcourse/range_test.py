@@ -88,7 +88,9 @@ class RangeTest:
         s = self.settings
         head = f"swept {s['start_lr']:g} to {s['end_lr']:g} ({s['mode']}, {s['num_steps']} steps): "
         if self.diverged:
-            head += f"stopped at step {self.stopped_at}, lr {self.diverged_lr:.{digits}g}"
+            head += (
+                f"stopped at step {self.stopped_at}, lr {self.diverged_lr:.{digits}g}"
+            )
         else:
             head += "ran to the end without diverging"
         lines = [head]
@@ -104,7 +106,9 @@ class RangeTest:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7.5, 4.0))
-        ax.plot(self.lrs, self.losses, color="#999999", lw=0.8, label="loss (each step)")
+        ax.plot(
+            self.lrs, self.losses, color="#999999", lw=0.8, label="loss (each step)"
+        )
         ax.plot(self.lrs, self.smoothed, color="#2166ac", label="smoothed loss")
         a, b = self.window
         if b - a < self.lrs.size:
@@ -114,7 +118,9 @@ class RangeTest:
         log_lrs = np.log(self.lrs[: len(self.smoothed)])
         for sug in self.suggestions.values():
             marker, color = markers.get(sug.name, ("D", "black"))
-            y = np.interp(np.log(sug.lr), log_lrs, self.smoothed)  # on the curve, at its lr
+            y = np.interp(
+                np.log(sug.lr), log_lrs, self.smoothed
+            )  # on the curve, at its lr
             ax.plot(sug.lr, y, marker, ms=9, color=color, ls="none",
                     label=f"{sug.name}: {sug.lr:.2g}")  # fmt: skip
         if self.diverged:
@@ -209,7 +215,9 @@ class _Snapshot:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         self.model = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.optimizer = copy.deepcopy(optimizer.state_dict())
-        self.grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+        self.grads = [
+            None if p.grad is None else p.grad.clone() for p in model.parameters()
+        ]
         self.modes = [m.training for m in model.modules()]
         self.rng = torch.get_rng_state()
 
@@ -273,7 +281,9 @@ def lr_range_test(
     stream = _batches(batches)
     first = next(stream, None)
     if first is None:
-        raise ValueError("batches must yield at least one (inputs, targets) pair, got none")
+        raise ValueError(
+            "batches must yield at least one (inputs, targets) pair, got none"
+        )
 
     i = np.arange(num_steps) / (num_steps - 1)
     if mode == "exp":

@@ -32,7 +32,9 @@ def integer(name: str, value: Any, minimum: int, *, why: str = "") -> int:
     return int(value)
 
 
-def number(name: str, value: Any, *, minimum: float = 0.0, strict: bool = False) -> float:
+def number(
+    name: str, value: Any, *, minimum: float = 0.0, strict: bool = False
+) -> float:
     """``value`` as a float, if it is a finite real number >= ``minimum`` (> if ``strict``).
 
     The message reads "{name} must be a finite number >= {minimum}, got {value!r}".

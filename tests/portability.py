@@ -85,7 +85,11 @@ print(float((a @ b).sum()).hex(), float(a.exp().sum()).hex())
 
 def _python(code: str, env: dict[str, str]) -> str:
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()
 
@@ -128,7 +132,9 @@ def environment(setting: Setting, native: dict) -> tuple[dict[str, str], list[st
 def main(argv: list[str]) -> int:
     settings = SETTINGS + (EXTRA_SETTINGS if "--all" in argv else ())
     argv = [a for a in argv if a != "--all"]
-    notebooks = argv or sorted(str(p) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = argv or sorted(
+        str(p) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    )
     base = dict(os.environ)
     base.pop("MPLBACKEND", None)  # notebooks draw inline
     native = __import__("json").loads(_python(_PROBE, base))
@@ -147,13 +153,24 @@ def main(argv: list[str]) -> int:
         print("   " + " ".join(f"{k}={v!r}" for k, v in env.items()))
         fingerprint = _python(_FINGERPRINT, base | env)
         if fingerprint in seen:
-            print("   SKIPPED: its float32 sums equal, to the bit, those of a setting already run")
+            print(
+                "   SKIPPED: its float32 sums equal, to the bit, those of a setting already run"
+            )
             continue
         seen.add(fingerprint)
         print("   float32 sums change in their last bits: yes")
         start = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *NBVAL, *notebooks],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *NBVAL,
+                *notebooks,
+            ],
             env=base | env,
             cwd=ROOT,
         )
@@ -166,7 +183,9 @@ def main(argv: list[str]) -> int:
     if failed:
         print("portability FAILED under: " + "; ".join(failed))
         return 1
-    print(f"portability: passed under {ran} of {len(settings)} settings (the rest do not apply)")
+    print(
+        f"portability: passed under {ran} of {len(settings)} settings (the rest do not apply)"
+    )
     return 0
 
 

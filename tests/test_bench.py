@@ -17,7 +17,9 @@ from lrcourse.schedules import SCHEDULES
 
 def test_best_times_interleaves_and_keeps_the_minimum():
     calls = []
-    best = best_times({"a": (lambda: calls.append("a"), 3), "b": (lambda: calls.append("b"), 1)})
+    best = best_times(
+        {"a": (lambda: calls.append("a"), 3), "b": (lambda: calls.append("b"), 1)}
+    )
     assert calls == ["a", "b", "a", "a"] and set(best) == {"a", "b"}
     assert all(t >= 0 for t in best.values())
     with pytest.raises(ValueError, match="repeats of 'a'"):
@@ -44,7 +46,9 @@ def test_format_schedules_says_which_schedules_miss():
 def test_bench_training_runs_both_ways_with_identical_losses():
     result = bench_training(n_members=2, steps=3, repeats=1)
     assert result["max_loss_difference"] == 0  # batched is the same runs, to the bit
-    assert result["ratio"] == pytest.approx(result["sequential_s"] / result["batched_s"])
+    assert result["ratio"] == pytest.approx(
+        result["sequential_s"] / result["batched_s"]
+    )
     assert "losses identical" in format_training(result)
     with pytest.raises(ValueError, match="n_members"):
         bench_training(n_members=0)

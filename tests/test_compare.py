@@ -22,7 +22,9 @@ PEAKS = (0.05, 0.2)
 @pytest.fixture(scope="module")
 def grid() -> Grid:
     task = digits_task()
-    lrs = {f"{n} @ {p:g}": SCHEDULES[n].lrs(peak=p, steps=40) for n in NAMES for p in PEAKS}
+    lrs = {
+        f"{n} @ {p:g}": SCHEDULES[n].lrs(peak=p, steps=40) for n in NAMES for p in PEAKS
+    }
     runs = train_grid(task, lrs, [0, 1, 2], steps=40, eval_every=10, momentum=0.9)
     return Grid.from_runs(runs)
 
@@ -93,7 +95,9 @@ def test_climb_measures_the_worst_rise_above_the_best_so_far():
 
 
 def test_choose_peaks_takes_the_lowest_mean_and_counts_divergence_as_worst():
-    val = np.array([[[1.0, 0.1, 0.5]], [[0.5, 0.5, 0.4]]]).transpose(0, 2, 1)  # (P=2, N=3, E=1)
+    val = np.array([[[1.0, 0.1, 0.5]], [[0.5, 0.5, 0.4]]]).transpose(
+        0, 2, 1
+    )  # (P=2, N=3, E=1)
     g = toy_grid(np.ones((2, 3, 1)), val)
     assert choose_peaks(g, "val_loss") == {"cosine": 0.2}  # means 0.53 vs 0.47
     assert choose_peaks(g, "val_loss", seeds=[1]) == {"cosine": 0.1}
@@ -118,7 +122,12 @@ def test_sign_test_thresholds():
 def test_verdict_pairs_seeds_and_calls_ties():
     a = np.array([1.0, 1.1, 0.9, 1.0, 1.0])
     clear = verdict({"slow": a + 0.5, "fast": a}, what="steps")
-    assert (clear.best, clear.runner_up, clear.wins, clear.clear) == ("fast", "slow", 5, True)
+    assert (clear.best, clear.runner_up, clear.wins, clear.clear) == (
+        "fast",
+        "slow",
+        5,
+        True,
+    )
     assert "fast wins" in str(clear) and str(clear).startswith("steps: fast 1")
     tied = verdict({"x": a, "y": a[::-1] + np.array([0.0, 0.01, 0.0, -0.01, 0.0])})
     assert not tied.clear and "a tie" in str(tied)

@@ -13,7 +13,12 @@ from lrcourse.training.data import Task, digits_task
 
 def test_split_sizes_classes_and_no_overlap():
     task = digits_task()
-    assert (task.n_train, len(task.y_val), task.n_features, task.n_classes) == (1440, 357, 64, 10)
+    assert (task.n_train, len(task.y_val), task.n_features, task.n_classes) == (
+        1440,
+        357,
+        64,
+        10,
+    )
     # Stratified: each class's share of the validation set matches its share of the data.
     _, y = load_digits(return_X_y=True)
     expected = np.bincount(y) * 357 / len(y)
@@ -42,7 +47,10 @@ def test_dtype_deterministic_and_fresh_tensors():
     f32 = digits_task()
     assert f32.dtype == torch.float32
     assert torch.allclose(f32.X_train.double(), b.X_train, atol=1e-6)
-    assert isinstance(b.to(torch.float32), Task) and b.to(torch.float32).dtype == torch.float32
+    assert (
+        isinstance(b.to(torch.float32), Task)
+        and b.to(torch.float32).dtype == torch.float32
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.int64, "float32"])

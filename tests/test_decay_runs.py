@@ -55,7 +55,9 @@ def test_notebook_02s_plain_loop_is_train_for_the_whole_run_in_float64():
 def step_decay_runs():
     task = digits_task()
     schedules = {"constant": constant_schedule(T, lr=PEAK), "step decay": STEP_DECAY}
-    runs = train_grid(task, schedules, [0, 1, 2, 3, 4], steps=STEPS, momentum=0.9, eval_every=20)
+    runs = train_grid(
+        task, schedules, [0, 1, 2, 3, 4], steps=STEPS, momentum=0.9, eval_every=20
+    )
     full = train(task, PEAK, steps=50, seeds=[0, 1, 2], momentum=0.9, batch_size=None)
     return runs, full
 
@@ -68,9 +70,13 @@ def test_notebook_02_full_batch_descends_without_a_band(step_decay_runs):
 
 def test_notebook_02_first_cut_and_second_cut(step_decay_runs):
     runs, _ = step_decay_runs
-    decay = np.array([h.train_loss for h in runs["step decay"]])  # steps 0, 20, ..., 300
+    decay = np.array(
+        [h.train_loss for h in runs["step decay"]]
+    )  # steps 0, 20, ..., 300
     # Up to step 120 the runs differ between float kernels by about 2% at most.
-    np.testing.assert_allclose(decay[:, 5] / decay[:, 6], [4.51, 7.64, 3.72, 6.99, 6.40], rtol=0.05)
+    np.testing.assert_allclose(
+        decay[:, 5] / decay[:, 6], [4.51, 7.64, 3.72, 6.99, 6.40], rtol=0.05
+    )
     # The second cut slows the fall on every seed, by a wide margin.
     before, after = decay[:, 9] / decay[:, 10], decay[:, 10] / decay[:, 11]
     assert np.all(after < 1.15) and np.all(before > 1.25)
@@ -83,8 +89,14 @@ def test_notebook_03_cosine_against_linear_decay():
     task = digits_task()
     names = ("cosine", "linear decay")
     schedules = {name: SCHEDULES[name].lrs(peak=PEAK, steps=STEPS) for name in names}
-    runs = train_grid(task, schedules, list(range(10)), steps=STEPS, momentum=0.9, eval_every=100)
+    runs = train_grid(
+        task, schedules, list(range(10)), steps=STEPS, momentum=0.9, eval_every=100
+    )
     final = {name: np.array([h.final_train_loss for h in runs[name]]) for name in names}
     log_ratio = np.log(final["cosine"] / final["linear decay"])
-    assert int(np.sum(log_ratio < 0)) == 9  # on every kernel measured: seed 0 is the exception
-    assert log_ratio[0] > 0 and math.exp(-log_ratio.mean()) == pytest.approx(1.43, rel=0.03)
+    assert (
+        int(np.sum(log_ratio < 0)) == 9
+    )  # on every kernel measured: seed 0 is the exception
+    assert log_ratio[0] > 0 and math.exp(-log_ratio.mean()) == pytest.approx(
+        1.43, rel=0.03
+    )

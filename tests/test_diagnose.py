@@ -36,7 +36,9 @@ def test_noisy_exponential_decay_is_healthy(seed: int) -> None:
     d = diagnose(noisy(decay(), seed))
     assert d.kind == "healthy", d
     assert d.metrics["fall"] > 0.9
-    assert d.metrics["excess"] < 1.5  # batch noise alone stays well under OSC_MIN_EXCESS
+    assert (
+        d.metrics["excess"] < 1.5
+    )  # batch noise alone stays well under OSC_MIN_EXCESS
 
 
 def test_noise_free_decay_has_zero_excess() -> None:
@@ -99,17 +101,23 @@ def log_noise(n: int, sigma: float, seed: int, kind: str = "normal") -> np.ndarr
 def slow_swings(n: int, peak_to_trough: float, period: int) -> np.ndarray:
     """Log-loss offset: a sine whose peak is ``peak_to_trough`` times its trough, from n/4."""
     t = np.arange(n)
-    return np.where(t > n // 4, math.log(peak_to_trough) / 2 * np.sin(2 * np.pi * t / period), 0.0)
+    return np.where(
+        t > n // 4, math.log(peak_to_trough) / 2 * np.sin(2 * np.pi * t / period), 0.0
+    )
 
 
-def bursts(n: int, height: float, recover: int, every: int, damping: float = 1.0) -> np.ndarray:
+def bursts(
+    n: int, height: float, recover: int, every: int, damping: float = 1.0
+) -> np.ndarray:
     """Log-loss offset: from n/4 on, every ``every`` steps the loss jumps ``height`` times and
     recovers with time constant ``recover``; each burst's log-height is ``damping`` times the
     one before (1: repeated bursts, < 1: damped ones)."""
     t = np.arange(n)
     out = np.zeros(n)
     for k, t0 in enumerate(range(n // 4, n, every)):
-        out += np.where(t >= t0, math.log(height) * damping**k * np.exp(-(t - t0) / recover), 0.0)
+        out += np.where(
+            t >= t0, math.log(height) * damping**k * np.exp(-(t - t0) / recover), 0.0
+        )
     return out
 
 
@@ -124,16 +132,24 @@ def step_drops(n: int) -> np.ndarray:
 
 
 HEALTHY_FAMILIES = {
-    "decay, noise 0.1, 2300 steps": lambda s: smooth_decay(2300) * np.exp(log_noise(2300, 0.1, s)),
-    "decay, noise 0.8, 300 steps": lambda s: smooth_decay(300) * np.exp(log_noise(300, 0.8, s)),
-    "decay, noise 0.8, 2300 steps": lambda s: smooth_decay(2300) * np.exp(log_noise(2300, 0.8, s)),
+    "decay, noise 0.1, 2300 steps": lambda s: (
+        smooth_decay(2300) * np.exp(log_noise(2300, 0.1, s))
+    ),
+    "decay, noise 0.8, 300 steps": lambda s: (
+        smooth_decay(300) * np.exp(log_noise(300, 0.8, s))
+    ),
+    "decay, noise 0.8, 2300 steps": lambda s: (
+        smooth_decay(2300) * np.exp(log_noise(2300, 0.8, s))
+    ),
     "power law, t(3) noise 0.4, 1000 steps": lambda s: (
         2.3 / (1 + np.arange(1000) / 30) * np.exp(log_noise(1000, 0.4, s, "t3"))
     ),
     "step drops, noise 0.4, 2300 steps": lambda s: (
         step_drops(2300) * np.exp(log_noise(2300, 0.4, s))
     ),
-    "plateau, noise 0.4, 2300 steps": lambda s: plateau(2300) * np.exp(log_noise(2300, 0.4, s)),
+    "plateau, noise 0.4, 2300 steps": lambda s: (
+        plateau(2300) * np.exp(log_noise(2300, 0.4, s))
+    ),
     "plateau, t(3) noise 0.8, 5000 steps": lambda s: (
         plateau(5000) * np.exp(log_noise(5000, 0.8, s, "t3"))
     ),
@@ -141,7 +157,9 @@ HEALTHY_FAMILIES = {
 
 
 def _noisy(offset: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    return smooth_decay(offset.size) * np.exp(offset + log_noise(offset.size, sigma, seed))
+    return smooth_decay(offset.size) * np.exp(
+        offset + log_noise(offset.size, sigma, seed)
+    )
 
 
 OSCILLATING_FAMILIES = {
@@ -155,10 +173,18 @@ OSCILLATING_FAMILIES = {
     "slow swings 3x, period 250, noise 0.3, 1150 steps": lambda s: _noisy(
         slow_swings(1150, 3.0, 250), 0.3, s
     ),
-    "bursts 10x, recover 30, every 300": lambda s: _noisy(bursts(2300, 10, 30, 300), 0.3, s),
-    "bursts 10x, recover 10, every 150": lambda s: _noisy(bursts(2300, 10, 10, 150), 0.3, s),
-    "bursts 3x, recover 30, every 300": lambda s: _noisy(bursts(2300, 3, 30, 300), 0.3, s),
-    "damped bursts 10x, x0.9 each": lambda s: _noisy(bursts(2300, 10, 30, 300, 0.9), 0.3, s),
+    "bursts 10x, recover 30, every 300": lambda s: _noisy(
+        bursts(2300, 10, 30, 300), 0.3, s
+    ),
+    "bursts 10x, recover 10, every 150": lambda s: _noisy(
+        bursts(2300, 10, 10, 150), 0.3, s
+    ),
+    "bursts 3x, recover 30, every 300": lambda s: _noisy(
+        bursts(2300, 3, 30, 300), 0.3, s
+    ),
+    "damped bursts 10x, x0.9 each": lambda s: _noisy(
+        bursts(2300, 10, 30, 300, 0.9), 0.3, s
+    ),
     "damped bursts 10x, x0.8 each, noise 0.05": lambda s: _noisy(
         bursts(2300, 10, 30, 300, 0.8), 0.05, s
     ),
@@ -189,11 +215,13 @@ def test_a_tiny_climb_at_tiny_noise_is_not_oscillation() -> None:
 
 
 @pytest.mark.parametrize(
-    "family", ["slow swings 1.7x, period 250, noise 0.05", "bursts 10x, recover 10, every 150"]
+    "family",
+    ["slow swings 1.7x, period 250, noise 0.05", "bursts 10x, recover 10, every 150"],
 )
 def test_the_old_two_fold_threshold_missed_these(family: str) -> None:
     swings = [
-        diagnose(OSCILLATING_FAMILIES[family](seed)).metrics["swing_factor"] for seed in range(50)
+        diagnose(OSCILLATING_FAMILIES[family](seed)).metrics["swing_factor"]
+        for seed in range(50)
     ]
     assert max(swings) < 2.0  # all read healthy before; oscillating now (test above)
     assert min(swings) >= 1.3 * 1.1  # with a margin over the new floor
@@ -208,7 +236,13 @@ def test_evidence_fits_a_notebook_line_at_two_significant_figures() -> None:
         OSCILLATING_FAMILIES["bursts 10x, recover 30, every 300"](0),
     ]
     found = [diagnose(c) for c in cases]
-    assert [d.kind for d in found] == ["diverged", "diverged", "healthy", "stalled", "oscillating"]
+    assert [d.kind for d in found] == [
+        "diverged",
+        "diverged",
+        "healthy",
+        "stalled",
+        "oscillating",
+    ]
     for d in found:
         assert len(d.evidence) <= 80, d.evidence
         # no number printed to more than 2 significant figures (step counts are integers)
@@ -239,7 +273,9 @@ def test_explosive_finite_growth_is_diverged() -> None:
     assert "grew" in d.evidence
 
 
-@pytest.mark.parametrize(("end", "kind"), [(0.89, "healthy"), (0.91, "stalled"), (1.05, "stalled")])
+@pytest.mark.parametrize(
+    ("end", "kind"), [(0.89, "healthy"), (0.91, "stalled"), (1.05, "stalled")]
+)
 def test_stall_and_growth_boundaries(end: float, kind: str) -> None:
     # Noise-free straight lines from 1 to `end`: fall 11%, 9%, -5% around STALL_MAX_FALL = 10%.
     assert diagnose(np.linspace(1.0, end, 400)).kind == kind
@@ -349,7 +385,9 @@ def real_runs() -> dict[str, list]:
 
 
 @pytest.mark.parametrize("name", HEALTHY_RUNS)
-def test_real_healthy_runs_raise_no_alarm(real_runs: dict[str, list], name: str) -> None:
+def test_real_healthy_runs_raise_no_alarm(
+    real_runs: dict[str, list], name: str
+) -> None:
     for run in real_runs[name]:
         d = diagnose(run)
         assert d.kind == "healthy", d
@@ -360,7 +398,9 @@ def test_real_stall_and_divergence(real_runs: dict[str, list]) -> None:
     (stalled,), (diverged,) = real_runs["sgd 1e-4"], real_runs["sgd 10"]
     d = diagnose(stalled)
     assert d.kind == "stalled", d
-    assert 0 < d.metrics["fall"] < 0.05  # the lesson's "barely moves": ~3% in 1150 steps
+    assert (
+        0 < d.metrics["fall"] < 0.05
+    )  # the lesson's "barely moves": ~3% in 1150 steps
     d = diagnose(diverged)
     assert d.kind == "diverged" and d.metrics["diverged_at"] < 50, d
 
@@ -383,7 +423,11 @@ def test_adam_at_a_constant_lr_with_weight_decay_oscillates(committed) -> None:
     assert all(d.metrics["excess"] >= 2.0 for d in flagged)
 
 
-@pytest.mark.parametrize("name", ["cosine 0.01 -> 0.0001", "constant 0.01, no weight decay"])
+@pytest.mark.parametrize(
+    "name", ["cosine 0.01 -> 0.0001", "constant 0.01, no weight decay"]
+)
 def test_decay_or_no_weight_decay_is_healthy(committed, name: str) -> None:
     found = [diagnose(run) for run in committed[name]]
-    assert all(d.kind == "healthy" for d in found), [str(d) for d in found if d.kind != "healthy"]
+    assert all(d.kind == "healthy" for d in found), [
+        str(d) for d in found if d.kind != "healthy"
+    ]

@@ -55,7 +55,9 @@ def test_a_different_version_is_reported_with_both_versions(tmp_path):
         f"numpy: installed {metadata.version('numpy')}, lock pins 1.0.0",
     ]
     report = result.report()
-    assert report.startswith("environment NOT OK: 1 difference(s) from requirements-lock.txt")
+    assert report.startswith(
+        "environment NOT OK: 1 difference(s) from requirements-lock.txt"
+    )
     assert "make setup" in report
 
 
@@ -76,7 +78,9 @@ def test_a_missing_package_is_reported(tmp_path):
 
 
 def test_another_python_minor_version_is_reported(tmp_path):
-    result = check_environment(write_lock(tmp_path, installed_pins(), "2.7"), verbose=False)
+    result = check_environment(
+        write_lock(tmp_path, installed_pins(), "2.7"), verbose=False
+    )
     assert result.mismatches == [f"Python: running {PYTHON}, lock is for 2.7"]
     assert not result.ok
 
@@ -123,7 +127,11 @@ def test_read_lock_parses_pins_and_the_python_version(tmp_path):
 @pytest.mark.parametrize(
     ("locked", "installed", "ok"),
     [
-        ("2.13.0", "2.13.0+cpu", True),  # a local build label is not a different release
+        (
+            "2.13.0",
+            "2.13.0+cpu",
+            True,
+        ),  # a local build label is not a different release
         ("2.13.0", "2.13.0", True),
         ("2.13.1", "2.13.0+cpu", False),
         ("2.13.0", "2.13.0.post1", False),

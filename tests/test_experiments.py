@@ -55,18 +55,26 @@ def test_five_schedules_layout(saved):
 
 def test_five_schedules_slice_reproduces(saved):
     """Two seeds of a healthy cell and of a near-unstable one, re-run here."""
-    fresh = five_schedules.run_grid(300, names=("cosine",), peaks=(0.05, 0.4), seeds=(0, 1))
+    fresh = five_schedules.run_grid(
+        300, names=("cosine",), peaks=(0.05, 0.4), seeds=(0, 1)
+    )
     i, j = saved.index("cosine", 0.05)
     # healthy: every full-batch loss agrees to 1e-3 (float kernels differ by ~1e-6 here)
-    np.testing.assert_allclose(fresh["train_loss"][0, 0], saved.train_loss[i, j, :2], rtol=1e-3)
-    np.testing.assert_allclose(fresh["val_loss"][0, 0], saved.val_loss[i, j, :2], rtol=1e-3)
+    np.testing.assert_allclose(
+        fresh["train_loss"][0, 0], saved.train_loss[i, j, :2], rtol=1e-3
+    )
+    np.testing.assert_allclose(
+        fresh["val_loss"][0, 0], saved.val_loss[i, j, :2], rtol=1e-3
+    )
     # near instability at 0.4: in both, the loss climbs far back above its best, and no run
     # diverges; the values themselves are chaotic and are not compared
     _, j4 = saved.index("cosine", 0.4)
     low = np.fmin.accumulate(fresh["train_loss"][0, 1], axis=-1)
     assert (np.max(fresh["train_loss"][0, 1] / low, axis=-1) > 3).all()
     assert (saved.climb()[i, j4, :2] > 3).all()
-    assert (fresh["diverged_at"][0, 1] < 0).all() and (saved.diverged_at[i, j4, :2] < 0).all()
+    assert (fresh["diverged_at"][0, 1] < 0).all() and (
+        saved.diverged_at[i, j4, :2] < 0
+    ).all()
 
 
 def test_five_schedules_rise_controls_reproduce():
@@ -78,7 +86,9 @@ def test_five_schedules_rise_controls_reproduce():
     stage = int(saved["rise/stage_end"]) // five_schedules.EVAL_EVERY  # the first cut
     first = small[1 : stage + 1]
     assert first.max() > 3 * first.min(), "batch 64 at lr 0.4 no longer climbs"
-    assert np.all(np.diff(large[1:]) < 1e-4), "batch 256 at lr 0.4 no longer falls steadily"
+    assert np.all(np.diff(large[1:]) < 1e-4), (
+        "batch 256 at lr 0.4 no longer falls steadily"
+    )
     np.testing.assert_allclose(large, saved["rise/train_loss"][1, 0], rtol=1e-2)
     grew = fresh["weight_norm_stage_end"][:, 0] / fresh["weight_norm_start"][:, 0]
     assert grew[0] > 2 * grew[1], "small batches no longer grow the weights faster"

@@ -33,7 +33,11 @@ def test_layout(saved) -> None:
     assert saved["edge/loss"].shape == (N, max(fm.EDGE_CHECKPOINTS) + 1)
     names = [str(n) for n in saved["oscillation/names"]]
     assert names == list(fm.OSC_RUNS)
-    assert saved["oscillation/loss"].shape == (len(names), len(fm.OSC_SEEDS), fm.OSC_STEPS)
+    assert saved["oscillation/loss"].shape == (
+        len(names),
+        len(fm.OSC_SEEDS),
+        fm.OSC_STEPS,
+    )
     # A limit is measured exactly where the run had not yet diverged.
     died = saved["sharpness/diverged_at"]
     for r in range(R):
@@ -56,7 +60,9 @@ def test_sharpness_along_warmup_reproduces(saved) -> None:
     name = "lr 5, 500 warmup steps"
     fresh, _ = fm.limits_along(fm.schedule(name, 100), [0], checkpoints)
     r, cols = fm.RUNS.index(name), [fm.CHECKPOINTS.index(k) for k in checkpoints]
-    np.testing.assert_allclose(fresh[0], saved["sharpness/limit"][r, 0, cols], rtol=0.05)
+    np.testing.assert_allclose(
+        fresh[0], saved["sharpness/limit"][r, 0, cols], rtol=0.05
+    )
 
 
 def test_cold_start_diverges_and_starts_above_its_limit(saved) -> None:
@@ -85,11 +91,51 @@ def test_oscillation_slice_reproduces_by_category(saved) -> None:
     seeds = (0, 1)
     fresh = fm.run_oscillation(seeds=seeds)
     names = list(fm.OSC_RUNS)
-    kinds = {n: [diagnose(run).kind for run in fresh["loss"][names.index(n)]] for n in names}
+    kinds = {
+        n: [diagnose(run).kind for run in fresh["loss"][names.index(n)]] for n in names
+    }
     assert kinds["constant 0.01"].count("oscillating") >= 1, kinds
     assert kinds["cosine 0.01 -> 0.0001"] == ["healthy"] * 2, kinds
     assert kinds["constant 0.01, no weight decay"] == ["healthy"] * 2, kinds
     r = names.index("constant 0.01, no weight decay")
     np.testing.assert_allclose(
         fresh["val_loss"][r], saved["oscillation/val_loss"][r, : len(seeds)], rtol=0.02
+    )
+
+
+def test_claims_and_divergence_layout(saved) -> None:
+    assert [str(n) for n in saved["claims/names"]] == list(fm.CLAIM_LRS)
+    assert saved["claims/loss"].shape == (
+        len(fm.CLAIM_LRS),
+        len(fm.SEEDS),
+        fm.CLAIM_STEPS,
+    )
+    assert saved["claims/train_acc"].shape == (len(fm.CLAIM_LRS), len(fm.SEEDS))
+    assert [str(n) for n in saved["divergence/names"]] == list(fm.DIVERGENCE_RUNS)
+    R, N = len(fm.DIVERGENCE_RUNS), len(fm.SEEDS)
+    assert saved["divergence/loss"].shape == (R, N, fm.DIVERGENCE_STEPS)
+    for r, name in enumerate(fm.DIVERGENCE_RUNS):
+        assert np.array_equal(saved["divergence/lr"][r], fm.divergence_lrs(name))
+
+
+def test_claims_slice_reproduces(saved) -> None:
+    """Healthy runs: lr 0.1 and 0.01, seed 0, the first 500 steps, to 1e-3."""
+    fresh = fm.run_claims({"lr 0.1": 0.1, "lr 0.01": 0.01}, seeds=(0,), steps=500)
+    for r, name in enumerate(["lr 0.1", "lr 0.01"]):
+        k = list(fm.CLAIM_LRS).index(name)
+        np.testing.assert_allclose(
+            fresh["loss"][r, 0], saved["claims/loss"][k, 0, :500], rtol=1e-3
+        )
+
+
+def test_divergence_slice_reproduces(saved) -> None:
+    """lr 10 blows up within 20-40 steps (a category: the exact step is chaotic); lr 1,
+    a healthy run, agrees to 1e-3 over 200 steps."""
+    fresh = fm.run_divergence(("lr 10", "lr 1"), seeds=(0,), steps=200)
+    assert 20 < fresh["diverged_at"][0, 0] < 40
+    saved_at = saved["divergence/diverged_at"][0, 0]
+    assert 20 < saved_at < 40
+    k = list(fm.DIVERGENCE_RUNS).index("lr 1")
+    np.testing.assert_allclose(
+        fresh["loss"][1, 0], saved["divergence/loss"][k, 0, :200], rtol=1e-3
     )

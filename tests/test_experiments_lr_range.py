@@ -28,7 +28,11 @@ def test_layout(saved):
         assert saved[f"{setting}/lrs"].shape == saved[f"{setting}/losses"].shape
         assert saved[f"{setting}/stopped_at"].shape == (n,)
     assert saved["grid/val_loss"].shape == (len(lr_range.LRS), n)
-    assert saved["tried/val_loss"].shape == saved["tried no momentum/val_loss"].shape == (n, k)
+    assert (
+        saved["tried/val_loss"].shape
+        == saved["tried no momentum/val_loss"].shape
+        == (n, k)
+    )
     assert saved.meta["suggestions"] == list(lr_range.SUGGESTIONS)
 
 
@@ -39,7 +43,9 @@ def test_a_sweep_reproduces(saved, setting):
     np.testing.assert_allclose(got, saved[f"{setting}/suggested"][1], rtol=1e-9)
     assert result.stopped_at == saved[f"{setting}/stopped_at"][1]
     a, b = result.window
-    np.testing.assert_allclose(result.losses[:b], saved[f"{setting}/losses"][1, :b], rtol=1e-4)
+    np.testing.assert_allclose(
+        result.losses[:b], saved[f"{setting}/losses"][1, :b], rtol=1e-4
+    )
 
 
 def test_healthy_training_runs_reproduce(saved):

@@ -22,7 +22,9 @@ def test_layout(saved):
     assert saved.names == one_cycle.NAMES
     assert saved.peaks.tolist() == list(one_cycle.PEAKS)
     assert saved.seeds.tolist() == list(one_cycle.SEEDS)
-    assert results.meta["budgets"] == [one_cycle.STEPS] and saved.steps == one_cycle.STEPS
+    assert (
+        results.meta["budgets"] == [one_cycle.STEPS] and saved.steps == one_cycle.STEPS
+    )
     assert results.meta["momentum_cycle"] == one_cycle.MOMENTUM_CYCLE
     assert saved.eval_step[-1] == one_cycle.STEPS
 
@@ -38,7 +40,9 @@ def test_slice_reproduces(saved):
                 fresh[key][k, 0], getattr(saved, key)[i, j, :2], rtol=1e-3, err_msg=name
             )
     # the two differ: cycling the momentum changes the run
-    assert not np.allclose(fresh["train_loss"][0, 0], fresh["train_loss"][1, 0], rtol=1e-2)
+    assert not np.allclose(
+        fresh["train_loss"][0, 0], fresh["train_loss"][1, 0], rtol=1e-2
+    )
 
 
 def test_the_cycled_runs_follow_one_cycle_momentum():

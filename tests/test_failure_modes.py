@@ -30,7 +30,9 @@ def task():
 @pytest.fixture(scope="module")
 def divergence(task) -> dict[str, list]:
     t = np.arange(LONG)
-    warmup = warmup_cosine_schedule(t, lr_max=5.0, lr_min=5.0, warmup_steps=500, total_steps=LONG)
+    warmup = warmup_cosine_schedule(
+        t, lr_max=5.0, lr_min=5.0, warmup_steps=500, total_steps=LONG
+    )
     high = {"lr 10": 10.0, "lr 5": 5.0, "lr 1": 1.0, "warmup": warmup}
     return train_grid(task, high, seeds=SEEDS, steps=LONG, eval_every=LONG)
 
@@ -39,7 +41,9 @@ def divergence(task) -> dict[str, list]:
 def limit0(task) -> np.ndarray:
     loss = functools.partial(mlp_loss, X=task.X_train, y=task.y_train)
     params = [BatchedMLP([s]).member_params(0) for s in SEEDS]
-    return np.array([max_stable_lr(sharpness(loss, p, tol=1e-4).eigenvalue) for p in params])
+    return np.array(
+        [max_stable_lr(sharpness(loss, p, tol=1e-4).eigenvalue) for p in params]
+    )
 
 
 def test_divergence_steps_stay_in_their_ranges(divergence) -> None:
@@ -52,9 +56,13 @@ def test_divergence_steps_stay_in_their_ranges(divergence) -> None:
 
 
 def test_the_fixes_end_where_they_ended(divergence) -> None:
-    final = {k: [run.final_train_loss for run in runs] for k, runs in divergence.items()}
+    final = {
+        k: [run.final_train_loss for run in runs] for k, runs in divergence.items()
+    }
     np.testing.assert_allclose(final["lr 1"], [0.001326, 0.001322, 0.001334], rtol=0.01)
-    np.testing.assert_allclose(final["warmup"], [2.975e-4, 2.926e-4, 2.932e-4], rtol=0.01)
+    np.testing.assert_allclose(
+        final["warmup"], [2.975e-4, 2.926e-4, 2.932e-4], rtol=0.01
+    )
     # The notebook prints medians at 2 significant figures: 0.0013 and 0.00029.
     assert f"{np.median(final['lr 1']):.2g}" == "0.0013"
     assert f"{np.median(final['warmup']):.2g}" == "0.00029"

@@ -63,7 +63,9 @@ def test_one_cycle_momentum_moves_against_the_lr_and_holds_after_the_end():
     m = one_cycle_momentum(t, total_steps=1000)
     assert m[0] == 0.95 and m.min() == 0.85 and np.argmin(m) == np.argmax(lr) == 449
     rising = np.diff(lr[:898]) > 0
-    assert np.all(np.diff(m[:898])[rising] < 0) and np.all(np.diff(m[:898])[~rising] > 0)
+    assert np.all(np.diff(m[:898])[rising] < 0) and np.all(
+        np.diff(m[:898])[~rising] > 0
+    )
     assert np.all(m[898:] == 0.95)  # the third phase holds max_momentum
     assert one_cycle_momentum(5000, total_steps=1000) == m[-1]
     ten = one_cycle_momentum(np.arange(10), total_steps=10)
@@ -103,7 +105,9 @@ def _textbook_one_cycle(seed, opt_name, steps, **onecycle):
     way: optimizer.step(), then scheduler.step()."""
     torch.manual_seed(seed)
     f64 = torch.float64
-    net = nn.Sequential(nn.Linear(64, 128, dtype=f64), nn.ReLU(), nn.Linear(128, 10, dtype=f64))
+    net = nn.Sequential(
+        nn.Linear(64, 128, dtype=f64), nn.ReLU(), nn.Linear(128, 10, dtype=f64)
+    )
     make = {"sgd": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
             "adam": lambda p: torch.optim.Adam(p, lr=1e-3)}[opt_name]  # fmt: skip
     opt = make(net.parameters())
@@ -142,12 +146,18 @@ def test_member_with_cycled_momentum_equals_textbook_onecyclelr(opt_name):
         assert h.config["momentum"] == "scheduled"
         np.testing.assert_array_equal(h.hypers["momentum"], moms)
     else:
-        (h,) = train(TASK, lrs, optimizer="adam", betas=(moms, 0.999), steps=STEPS, seeds=3)
+        (h,) = train(
+            TASK, lrs, optimizer="adam", betas=(moms, 0.999), steps=STEPS, seeds=3
+        )
         assert h.config["betas"] == ("scheduled", 0.999)
         np.testing.assert_array_equal(h.hypers["beta1"], moms)
     np.testing.assert_allclose(h.loss, ref_loss, rtol=1e-12)
     W0, b0, W1, b1 = h.params
-    for ours, theirs in [(W0, net[0].weight.T), (b0, net[0].bias), (W1, net[2].weight.T)]:
+    for ours, theirs in [
+        (W0, net[0].weight.T),
+        (b0, net[0].bias),
+        (W1, net[2].weight.T),
+    ]:
         torch.testing.assert_close(ours, theirs.detach(), rtol=1e-12, atol=1e-13)
     # cycling the momentum changed the run: it is not the held-momentum one
     (held,) = train(TASK, lrs, momentum=0.9, steps=STEPS, seeds=3)
@@ -178,13 +188,19 @@ def test_batched_equals_sequential_with_scheduled_momentum(opt):
         axis=1,
     )
     hyper = {"momentum": moms} if opt == "sgd" else {"betas": (moms, 0.999)}
-    batched = train(TASK, lrs, steps=STEPS, seeds=seeds, optimizer=opt, eval_every=10, **hyper)
+    batched = train(
+        TASK, lrs, steps=STEPS, seeds=seeds, optimizer=opt, eval_every=10, **hyper
+    )
     for m, seed in enumerate(seeds):
-        solo_hyper = {"momentum": moms[:, m]} if opt == "sgd" else {"betas": (moms[:, m], 0.999)}
+        solo_hyper = (
+            {"momentum": moms[:, m]} if opt == "sgd" else {"betas": (moms[:, m], 0.999)}
+        )
         (solo,) = train(TASK, lrs[:, m], steps=STEPS, seeds=seed, optimizer=opt, eval_every=10,
                         **solo_hyper)  # fmt: skip
         for name in ["loss", "lr", "grad_norm", "train_loss", "val_loss", "val_acc"]:
-            np.testing.assert_allclose(getattr(batched[m], name), getattr(solo, name), rtol=1e-12)
+            np.testing.assert_allclose(
+                getattr(batched[m], name), getattr(solo, name), rtol=1e-12
+            )
         for a, b in zip(batched[m].params, solo.params, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
         key = "momentum" if opt == "sgd" else "beta1"
@@ -197,9 +213,15 @@ def test_train_grid_takes_a_momentum_per_label_and_the_shared_one_for_the_rest()
     moms = one_cycle_momentum(t, total_steps=STEPS)
     grid = train_grid(TASK, {"held": lrs, "cycled": {"lr": lrs, "momentum": moms}}, [0, 1],
                       steps=STEPS, eval_every=10, momentum=0.9)  # fmt: skip
-    for seed, (held, cycled) in enumerate(zip(grid["held"], grid["cycled"], strict=True)):
-        (alone_held,) = train(TASK, lrs, steps=STEPS, seeds=seed, eval_every=10, momentum=0.9)
-        (alone_cycled,) = train(TASK, lrs, steps=STEPS, seeds=seed, eval_every=10, momentum=moms)
+    for seed, (held, cycled) in enumerate(
+        zip(grid["held"], grid["cycled"], strict=True)
+    ):
+        (alone_held,) = train(
+            TASK, lrs, steps=STEPS, seeds=seed, eval_every=10, momentum=0.9
+        )
+        (alone_cycled,) = train(
+            TASK, lrs, steps=STEPS, seeds=seed, eval_every=10, momentum=moms
+        )
         np.testing.assert_allclose(held.loss, alone_held.loss, rtol=1e-12)
         np.testing.assert_allclose(cycled.loss, alone_cycled.loss, rtol=1e-12)
         np.testing.assert_array_equal(held.hypers["momentum"], np.full(STEPS, 0.9))
@@ -214,7 +236,11 @@ def test_train_grid_takes_a_momentum_per_label_and_the_shared_one_for_the_rest()
 
 def test_held_hyper_parameters_keep_the_float_path():
     (h,) = train(TASK, 0.1, steps=3, seeds=0, momentum=0.9, weight_decay=1e-4)
-    assert h.config["momentum"] == 0.9 and h.config["weight_decay"] == 1e-4 and h.hypers == {}
+    assert (
+        h.config["momentum"] == 0.9
+        and h.config["weight_decay"] == 1e-4
+        and h.hypers == {}
+    )
 
 
 @pytest.mark.parametrize(
@@ -237,7 +263,12 @@ def test_a_bad_schedule_names_its_hyper_parameter(kwargs, name):
 
 
 @pytest.mark.parametrize(
-    "spec", [{"momentum": np.full(5, 0.9)}, {"lr": 0.1, "betas2": 0.9}, {"lr": 0.1, "eps": 1e-8}]
+    "spec",
+    [
+        {"momentum": np.full(5, 0.9)},
+        {"lr": 0.1, "betas2": 0.9},
+        {"lr": 0.1, "eps": 1e-8},
+    ],
 )
 def test_train_grid_rejects_a_label_dict_without_lr_or_with_unknown_keys(spec):
     with pytest.raises(ValueError, match=r"lrs\['x'\] must hold 'lr'"):
@@ -271,6 +302,8 @@ def test_optimizers_take_a_per_member_momentum_and_betas():
                 ref.zero_grad()
                 (torch.tanh(X[m] @ Wm) ** 2).mean().backward()
                 ref.step()
-            torch.testing.assert_close(W[m].detach(), Wm.detach(), rtol=1e-12, atol=1e-14)
+            torch.testing.assert_close(
+                W[m].detach(), Wm.detach(), rtol=1e-12, atol=1e-14
+            )
     with pytest.raises(ValueError, match="momentum"):
         SGD([W0.clone().requires_grad_()], 0.1, momentum=torch.tensor([0.5, 1.0, 0.2]))

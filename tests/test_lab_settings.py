@@ -19,7 +19,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES = ROOT / "lrcourse" / "course" / "lab_overrides.json"
-INSTALLED = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+INSTALLED = (
+    Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+)
 PLUGIN = "@jupyterlab/apputils-extension:notification"
 
 
@@ -35,7 +37,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not INSTALLED.exists(), reason="not the course's .venv (make setup)")
+@pytest.mark.skipif(
+    not INSTALLED.exists(), reason="not the course's .venv (make setup)"
+)
 def test_the_running_server_serves_news_off(tmp_path):
     port, token = _free_port(), secrets.token_hex(8)
     env = dict(os.environ, HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),

@@ -4,12 +4,18 @@ import numpy as np
 import pytest
 
 from lrcourse.course import lesson
-from lrcourse.schedules import cosine_schedule, one_cycle_schedule, warmup_cosine_schedule
+from lrcourse.schedules import (
+    cosine_schedule,
+    one_cycle_schedule,
+    warmup_cosine_schedule,
+)
 
 
 def test_kwargs_swallow_a_misspelt_argument():
     # the lesson's own table passes total_steps to step decay: silently ignored
-    assert lesson.step_decay_schedule(700, total_steps=1000, drop_every=333) == pytest.approx(1e-4)
+    assert lesson.step_decay_schedule(
+        700, total_steps=1000, drop_every=333
+    ) == pytest.approx(1e-4)
     assert lesson.cosine_schedule(500, total_step=10) == lesson.cosine_schedule(500)
 
 
@@ -29,8 +35,12 @@ def test_warmup_equal_to_total_divides_by_zero():
 def test_one_cycle_code_contradicts_its_text():
     lr_max = 0.01
     assert lesson.one_cycle_schedule(0) == 0.0  # text: starts at lr_max / 25
-    assert lesson.one_cycle_schedule(899) == pytest.approx(lr_max / 450)  # falls toward 0 ...
-    assert lesson.one_cycle_schedule(900) == pytest.approx(lr_max / 1000)  # ... then jumps up
+    assert lesson.one_cycle_schedule(899) == pytest.approx(
+        lr_max / 450
+    )  # falls toward 0 ...
+    assert lesson.one_cycle_schedule(900) == pytest.approx(
+        lr_max / 1000
+    )  # ... then jumps up
     assert one_cycle_schedule(0) == pytest.approx(lr_max / 25)
     assert one_cycle_schedule(999) == pytest.approx(lr_max / 25_000)
 

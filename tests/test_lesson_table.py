@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from lrcourse.course.lesson import TABLE_CALLS, TABLE_STEPS
-from lrcourse.course.lesson_table import LessonTable, lesson_printout, lesson_table, our_call
+from lrcourse.course.lesson_table import (
+    LessonTable,
+    lesson_printout,
+    lesson_table,
+    our_call,
+)
 from lrcourse.schedules import step_decay_schedule
 
 
@@ -32,7 +37,9 @@ def test_one_cycle_lesson_code_against_the_lessons_text():
     table = lesson_table((0, 999))
     lesson, ours = table.lesson["1cycle"], table.ours["1cycle"]
     assert lesson[0] == 0.0 and ours[0] == pytest.approx(1e-2 / 25)
-    assert lesson[1] == pytest.approx(1e-2 / 1000) and ours[1] == pytest.approx(1e-2 / 25_000)
+    assert lesson[1] == pytest.approx(1e-2 / 1000) and ours[1] == pytest.approx(
+        1e-2 / 25_000
+    )
 
 
 def test_past_the_run_the_lessons_warmup_cosine_climbs_back():
@@ -60,7 +67,10 @@ def test_format_flags_exactly_the_differing_cells():
     table = LessonTable(
         steps=(0, 10),
         lesson={"cosine": np.array([1.0, 0.5]), "1cycle": np.array([0.0, 2.0])},
-        ours={"cosine": np.array([1.0, 0.5 * (1 + 1e-13)]), "1cycle": np.array([0.0, 3.0])},
+        ours={
+            "cosine": np.array([1.0, 0.5 * (1 + 1e-13)]),
+            "1cycle": np.array([0.0, 3.0]),
+        },
         dropped={"cosine": (), "1cycle": ("pct",)},
         rtol=1e-12,
     )

@@ -14,7 +14,9 @@ SIGMA = np.array(nq.NOISE)
 
 def test_noise_floor_is_the_formula_and_proportional_to_small_lrs():
     for lr in (0.0, 0.01, 0.3, 1.5):
-        expected = sum(lr * s**2 / (2 * (2 - lr * h)) for h, s in zip(H, SIGMA, strict=True))
+        expected = sum(
+            lr * s**2 / (2 * (2 - lr * h)) for h, s in zip(H, SIGMA, strict=True)
+        )
         assert nq.noise_floor(lr) == pytest.approx(expected, rel=1e-15)
     # lr h << 2: F(lr) -> lr * sum(sigma^2) / 4, so doubling the lr doubles the floor.
     assert nq.noise_floor(1e-6) == pytest.approx(1e-6 * np.sum(SIGMA**2) / 4, rel=1e-6)
@@ -47,7 +49,9 @@ def test_expected_loss_settles_on_the_noise_floor_and_batches_schedules():
 def test_simulate_without_noise_is_gradient_descent_for_every_walker():
     lrs = np.r_[np.full(30, 0.5), np.full(30, 0.05)]
     walk = nq.simulate(lrs, walkers=7, seed=3, noise=0.0)
-    np.testing.assert_allclose(walk.mean_loss[:, 0], nq.expected_loss(lrs, noise=0.0), rtol=1e-12)
+    np.testing.assert_allclose(
+        walk.mean_loss[:, 0], nq.expected_loss(lrs, noise=0.0), rtol=1e-12
+    )
     assert np.ptp(walk.final[0], axis=0).max() == 0  # all walkers took the same path
     np.testing.assert_array_equal(walk.path[-1, 0], walk.final[0, 0])
 
@@ -60,7 +64,9 @@ def test_simulate_matches_the_expectation_and_the_floor():
     for window in (slice(100, 200), slice(205, 225), slice(400, 500)):
         got, want = walk.mean_loss[window, 0].mean(), exact[window].mean()
         assert got == pytest.approx(want, rel=0.04), window
-    assert walk.mean_loss[100:200, 0].mean() == pytest.approx(nq.noise_floor(0.5), rel=0.04)
+    assert walk.mean_loss[100:200, 0].mean() == pytest.approx(
+        nq.noise_floor(0.5), rel=0.04
+    )
 
 
 def test_simulate_is_seeded_and_schedules_share_their_noise():
@@ -68,7 +74,9 @@ def test_simulate_is_seeded_and_schedules_share_their_noise():
     a = nq.simulate(lrs, walkers=20, seed=5)
     b = nq.simulate(lrs, walkers=20, seed=5)
     np.testing.assert_array_equal(a.mean_loss, b.mean_loss)
-    assert not np.array_equal(a.mean_loss, nq.simulate(lrs, walkers=20, seed=6).mean_loss)
+    assert not np.array_equal(
+        a.mean_loss, nq.simulate(lrs, walkers=20, seed=6).mean_loss
+    )
     # A schedule's walk does not depend on the schedules run beside it.
     alone = nq.simulate(lrs[:, 1], walkers=20, seed=5)
     np.testing.assert_array_equal(alone.mean_loss[:, 0], a.mean_loss[:, 1])
@@ -115,7 +123,9 @@ def test_notebook_02_floors():
 
 def test_notebook_02_cut():
     t = np.arange(500)
-    table = np.stack([np.full(500, 0.5), np.full(500, 0.05), np.where(t < 250, 0.5, 0.05)], 1)
+    table = np.stack(
+        [np.full(500, 0.5), np.full(500, 0.05), np.where(t < 250, 0.5, 0.05)], 1
+    )
     mean = nq.simulate(table, walkers=1000, seed=0).mean_loss
     low = nq.noise_floor(0.05)
     got = [mean[150:251, 2].mean() / nq.noise_floor(0.5), mean[270, 2] / low]

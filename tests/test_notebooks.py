@@ -19,7 +19,11 @@ IDS = [p.name for p in NOTEBOOKS]
 
 def code_cells(path: Path) -> list[dict]:
     nb = json.loads(path.read_text())
-    return [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    return [
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "".join(c["source"]).strip()
+    ]
 
 
 def test_there_are_notebooks():
@@ -30,8 +34,12 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_executed_top_to_bottom(path):
     counts = [c["execution_count"] for c in code_cells(path)]
-    assert None not in counts, f"{path.name}: cells never run; run it top to bottom and save"
-    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: run out of order: {counts}"
+    assert None not in counts, (
+        f"{path.name}: cells never run; run it top to bottom and save"
+    )
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name}: run out of order: {counts}"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -41,9 +49,13 @@ def test_clean_outputs(path):
     for cell in code_cells(path):
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", f"{path.name}: a cell raised"
-            assert "image/svg+xml" not in out.get("data", {}), "figures are PNG (nbval skips PNG)"
+            assert "image/svg+xml" not in out.get("data", {}), (
+                "figures are PNG (nbval skips PNG)"
+            )
             text = json.dumps(out)
-            assert "/work/" not in text and "/root/" not in text, "machine paths in outputs"
+            assert "/work/" not in text and "/root/" not in text, (
+                "machine paths in outputs"
+            )
     assert path.stat().st_size < 1_500_000, f"{path.name} is bloated"
 
 
@@ -61,7 +73,9 @@ def test_readme_maps_every_notebook():
     for path in NOTEBOOKS:
         assert path.name in readme, f"README's notebook map lacks {path.name}"
     for name in re.findall(r"\b\d\d_[a-z0-9_]+\.ipynb", readme):
-        assert (ROOT / "notebooks" / name).exists(), f"README names a missing notebook {name}"
+        assert (ROOT / "notebooks" / name).exists(), (
+            f"README names a missing notebook {name}"
+        )
 
 
 # --- the screen (../shared/DESIGN.md): what a projector at 1280x720 and a laptop can show ---
@@ -75,7 +89,9 @@ def _outputs(path: Path):
 
 
 def _png_width(b64: str) -> int:
-    return struct.unpack(">I", base64.b64decode(b64)[16:20])[0]  # the IHDR chunk's width
+    return struct.unpack(">I", base64.b64decode(b64)[16:20])[
+        0
+    ]  # the IHDR chunk's width
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -86,14 +102,18 @@ def test_figures_fit_the_screen(path):
         if "image/png" in o.get("data", {})
     ]
     wide = [w for w in widths if w > MAX_FIGURE_PX]
-    assert not wide, f"{path.name}: figures {wide} px wide (at most {MAX_FIGURE_PX}); stack panels"
+    assert not wide, (
+        f"{path.name}: figures {wide} px wide (at most {MAX_FIGURE_PX}); stack panels"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_printed_lines_fit_the_screen(path):
     long = []
     for out in _outputs(path):
-        text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+        text = "".join(out.get("text", "")) + "".join(
+            out.get("data", {}).get("text/plain", "")
+        )
         long += [line for line in text.splitlines() if len(line) > MAX_LINE]
     assert not long, (
         f"{path.name}: {len(long)} printed lines over {MAX_LINE} characters: {long[:2]}"
@@ -103,10 +123,14 @@ def test_printed_lines_fit_the_screen(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_ends_with_links_to_its_neighbours_and_the_map(path):
     nb = json.loads(path.read_text())
-    tail = "".join("".join(c["source"]) for c in nb["cells"][-2:] if c["cell_type"] == "markdown")
+    tail = "".join(
+        "".join(c["source"]) for c in nb["cells"][-2:] if c["cell_type"] == "markdown"
+    )
     linked = set(re.findall(r"\]\((?:\./)?(\d\d_[^)]+\.ipynb)\)", tail))
     i = NOTEBOOKS.index(path)
     expected = {p.name for p in NOTEBOOKS[max(i - 1, 0) : i + 2] if p != path}
     if path.name != "00_start_here.ipynb":
         expected.add("00_start_here.ipynb")
-    assert expected <= linked, f"{path.name} should end with links to {sorted(expected - linked)}"
+    assert expected <= linked, (
+        f"{path.name} should end with links to {sorted(expected - linked)}"
+    )

@@ -6,7 +6,13 @@ from torch import nn
 
 from lrcourse.optim import SGD, Adam, AdamW
 
-LRS = [0.05, 0.2, 0.0, 0.1, 0.03] * 4  # changes every step: the trainer sets lr each step
+LRS = [
+    0.05,
+    0.2,
+    0.0,
+    0.1,
+    0.03,
+] * 4  # changes every step: the trainer sets lr each step
 
 
 def _problem():
@@ -42,7 +48,9 @@ def _run(make_opt):
         (lambda p: Adam(p), lambda p: torch.optim.Adam(p)),
         (
             lambda p: Adam(p, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2),
-            lambda p: torch.optim.Adam(p, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2),
+            lambda p: torch.optim.Adam(
+                p, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2
+            ),
         ),
         (lambda p: AdamW(p), lambda p: torch.optim.AdamW(p)),
         (
@@ -50,7 +58,15 @@ def _run(make_opt):
             lambda p: torch.optim.AdamW(p, weight_decay=0.1),
         ),
     ],
-    ids=["sgd", "sgd-momentum", "sgd-momentum-wd", "adam", "adam-l2", "adamw", "adam-decoupled"],
+    ids=[
+        "sgd",
+        "sgd-momentum",
+        "sgd-momentum-wd",
+        "adam",
+        "adam-l2",
+        "adamw",
+        "adam-decoupled",
+    ],
 )
 def test_equals_torch_step_for_step(ours, theirs):
     for a, b in zip(_run(ours), _run(theirs), strict=True):
@@ -104,3 +120,48 @@ def test_bad_arguments_raise_naming_the_parameter():
     p[0].grad = torch.ones(3, 2)
     with pytest.raises(ValueError, match="length 3"):
         opt.step()
+
+
+def test_our_optimizers_never_import_torchs_compiler():
+    """torch wraps Optimizer.add_param_group, zero_grad and (load_)state_dict in a wrapper
+    whose first call imports torch._dynamo (seconds, once per process); ours call the
+    methods themselves, and behave the same."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, torch
+from lrcourse.optim import SGD, Adam
+from lrcourse.training import digits_task, train
+p = [torch.zeros(3, requires_grad=True)]
+for opt in (SGD(p, lr=0.1, momentum=0.9), Adam(p, lr=0.1)):
+    p[0].grad = torch.ones(3)
+    opt.step()
+    opt.load_state_dict(opt.state_dict())
+    opt.zero_grad()
+    assert p[0].grad is None
+train(digits_task(), 0.1, steps=2, seeds=[0, 1])
+print("torch._dynamo" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_state_dict_round_trip_matches_torchs_layout():
+    import torch
+
+    from lrcourse.optim import Adam
+
+    ours_p = [torch.ones(2, requires_grad=True)]
+    theirs_p = [torch.ones(2, requires_grad=True)]
+    ours, theirs = Adam(ours_p, lr=0.1), torch.optim.Adam(theirs_p, lr=0.1)
+    for p, opt in ((ours_p, ours), (theirs_p, theirs)):
+        p[0].grad = torch.tensor([1.0, -2.0])
+        opt.step()
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert a["state"].keys() == b["state"].keys()
+    assert torch.equal(a["state"][0]["exp_avg"], b["state"][0]["exp_avg"])
+    restored = Adam([torch.ones(2, requires_grad=True)], lr=0.5)
+    restored.load_state_dict(a)
+    assert restored.param_groups[0]["lr"] == 0.1

@@ -23,7 +23,9 @@ def test_running_mean_is_a_trailing_window_mean() -> None:
 def test_loss_name_names_the_two_losses_and_rejects_others() -> None:
     assert loss_name("train_loss") == "train"
     assert loss_name("val_loss") == "validation"
-    with pytest.raises(ValueError, match=r"^metric must be 'train_loss' or 'val_loss', got 'v"):
+    with pytest.raises(
+        ValueError, match=r"^metric must be 'train_loss' or 'val_loss', got 'v"
+    ):
         loss_name("val_acc")
 
 
@@ -32,7 +34,9 @@ def test_plot_loss_stops_at_divergence_and_says_where() -> None:
     plot_loss(ax, np.array([2.0, 1.0, 5.0, np.inf]), label="high lr")
     plot_loss(ax, np.linspace(2.0, 0.1, 50), label="fine", window=5)
     line, marker = ax.get_lines()[:2]
-    np.testing.assert_array_equal(line.get_ydata(), [2.0, 1.0, 5.0])  # the inf is not drawn
+    np.testing.assert_array_equal(
+        line.get_ydata(), [2.0, 1.0, 5.0]
+    )  # the inf is not drawn
     assert list(marker.get_xdata()) == [2] and list(marker.get_ydata()) == [5.0]
     labels = [t.get_text() for t in ax.legend().get_texts()]
     assert labels == ["high lr (diverged at step 3)", "fine"]
@@ -62,7 +66,9 @@ def test_finish_moves_a_shared_legend_below_the_panels(monkeypatch) -> None:
     finish(fig, legend_from=b)
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["one", "two"]
-    assert max(ax.get_position().y0 for ax in fig.axes) > 0.1  # room kept below the panels
+    assert (
+        max(ax.get_position().y0 for ax in fig.axes) > 0.1
+    )  # room kept below the panels
     plt.close(fig)
 
 

@@ -41,7 +41,9 @@ def test_on_a_quadratic_the_sweep_stops_within_2x_above_2_over_L(seed):
     # 100 steps per decade, from 1e-3 to 10 times the limit
     fine = lr_range_test(model, opt, batches, F.mse_loss, start_lr=1e-3 * limit,
                          end_lr=10 * limit, num_steps=400)  # fmt: skip
-    assert fine.diverged and limit <= fine.diverged_lr <= 2 * limit, fine.diverged_lr / limit
+    assert fine.diverged and limit <= fine.diverged_lr <= 2 * limit, (
+        fine.diverged_lr / limit
+    )
     # fastai's default sweep (12.5 steps per decade) stops later: the stop lags the lr's growth
     coarse = lr_range_test(model, opt, batches, F.mse_loss)
     assert coarse.diverged and coarse.diverged_lr > fine.diverged_lr
@@ -94,7 +96,9 @@ def test_model_and_optimizer_are_restored_bit_for_bit(make_opt):
     model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2),
                           nn.Linear(16, 3))  # fmt: skip
     opt = make_opt(model.parameters())
-    for _ in range(3):  # a model mid-training: optimizer state, running stats, a gradient
+    for _ in range(
+        3
+    ):  # a model mid-training: optimizer state, running stats, a gradient
         opt.zero_grad()
         F.cross_entropy(model(X), y).backward()
         opt.step()
@@ -188,7 +192,10 @@ def test_valley_is_fastais_algorithm():
 def test_suggestions_explain_themselves_and_the_plot_marks_them():
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
-    X, y = 3 * torch.randn(256, 8, generator=g), torch.randint(0, 4, (256,), generator=g)
+    X, y = (
+        3 * torch.randn(256, 8, generator=g),
+        torch.randint(0, 4, (256,), generator=g),
+    )
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     batches = [(X[i : i + 32], y[i : i + 32]) for i in range(0, 256, 32)]
@@ -198,7 +205,9 @@ def test_suggestions_explain_themselves_and_the_plot_marks_them():
     assert a == 10 and b == len(r.lrs) - 5
     s = r.suggestions
     assert a <= s["steepest"].index < b and a <= s["valley"].index < b
-    assert s["minimum/10"].lr == pytest.approx(r.lrs[a + np.argmin(r.smoothed[a:b])] / 10)
+    assert s["minimum/10"].lr == pytest.approx(
+        r.lrs[a + np.argmin(r.smoothed[a:b])] / 10
+    )
     assert all(sug.why and len(sug.why) <= 66 for sug in s.values())
     assert all(len(line) <= 88 for line in r.summary().splitlines())
     ax = r.plot(title="t")
@@ -238,7 +247,9 @@ def test_exported_lazily_at_the_top_level():
     assert lrcourse.lr_range_test is lr_range_test
     assert "lr_range_test" in dir(lrcourse) and "lr_range_test" in lrcourse.__all__
     code = "import sys, lrcourse; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False", "importing lrcourse imports torch"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         lrcourse.nope  # noqa: B018

@@ -31,11 +31,19 @@ def test_every_schedule_has_its_function_recipe_and_colour():
 
 
 def test_the_lesson_five_and_every_public_schedule_are_registered():
-    assert LESSON_SCHEDULES == ("constant", "step decay", "cosine", "warmup + cosine", "1cycle")
+    assert LESSON_SCHEDULES == (
+        "constant",
+        "step decay",
+        "cosine",
+        "warmup + cosine",
+        "1cycle",
+    )
     assert set(LESSON_SCHEDULES) <= set(SCHEDULES)
     public = {n for n in formulas.__all__ if n.endswith("_schedule")}
     assert public == {entry.fn.__name__ for entry in SCHEDULES.values()}
-    for fn_name in public:  # lrcourse.<name>_schedule and lrcourse.schedules.<name>_schedule
+    for (
+        fn_name
+    ) in public:  # lrcourse.<name>_schedule and lrcourse.schedules.<name>_schedule
         assert getattr(lrcourse, fn_name) is getattr(lrcourse.schedules, fn_name)
 
 
@@ -43,7 +51,9 @@ def test_the_lesson_five_and_every_public_schedule_are_registered():
 def test_calling_an_entry_calls_its_function(name):
     entry = SCHEDULES[name]
     kwargs = entry.kwargs(peak=0.1, steps=50)
-    assert np.array_equal(entry(np.arange(50), **kwargs), entry.fn(np.arange(50), **kwargs))
+    assert np.array_equal(
+        entry(np.arange(50), **kwargs), entry.fn(np.arange(50), **kwargs)
+    )
     assert entry(7, **kwargs) == entry.fn(7, **kwargs)
 
 
@@ -53,7 +63,12 @@ def test_recipes_follow_the_lessons_table_scaled_to_the_run():
         "constant": {"lr": 0.3},
         "step decay": {"lr": 0.3, "drop_factor": 0.1, "drop_every": 100},
         "cosine": {"lr_max": 0.3, "lr_min": 0.003, "total_steps": 300},
-        "warmup + cosine": {"lr_max": 0.3, "lr_min": 0.003, "warmup_steps": 30, "total_steps": 300},
+        "warmup + cosine": {
+            "lr_max": 0.3,
+            "lr_min": 0.003,
+            "warmup_steps": 30,
+            "total_steps": 300,
+        },
         "1cycle": {"lr_max": 0.3, "total_steps": 300},
         "linear decay": {"lr_max": 0.3, "lr_min": 0.003, "total_steps": 300},
     }
@@ -61,7 +76,9 @@ def test_recipes_follow_the_lessons_table_scaled_to_the_run():
         got = get(name).kwargs(peak=0.3, steps=300)
         assert got.keys() == kwargs.keys()
         assert all(math.isclose(got[k], v, rel_tol=1e-15) for k, v in kwargs.items())
-        assert np.array_equal(get(name).lrs(peak=0.3, steps=300), SCHEDULES[name].fn(t, **got))
+        assert np.array_equal(
+            get(name).lrs(peak=0.3, steps=300), SCHEDULES[name].fn(t, **got)
+        )
 
 
 def test_step_decay_recipe_keeps_three_stages_for_any_length():
@@ -74,8 +91,14 @@ def test_step_decay_recipe_keeps_three_stages_for_any_length():
     "call, message",
     [
         (lambda: get("linear"), r"name must be one of \["),
-        (lambda: get("cosine").kwargs(peak=0.0, steps=10), "peak must be a finite number > 0"),
-        (lambda: get("cosine").kwargs(peak=0.1, steps=2), r"steps must be an integer >= 3"),
+        (
+            lambda: get("cosine").kwargs(peak=0.0, steps=10),
+            "peak must be a finite number > 0",
+        ),
+        (
+            lambda: get("cosine").kwargs(peak=0.1, steps=2),
+            r"steps must be an integer >= 3",
+        ),
     ],
 )
 def test_bad_lookups_and_recipes_name_the_parameter(call, message):

@@ -30,8 +30,12 @@ def test_step_decay_lesson_example():
 
 def test_cosine_endpoints_and_midpoint():
     assert cosine_schedule(0, lr_max=1.0, lr_min=0.0, total_steps=100) == 1.0
-    assert cosine_schedule(50, lr_max=1.0, lr_min=0.0, total_steps=100) == pytest.approx(0.5)
-    assert cosine_schedule(100, lr_max=1.0, lr_min=0.1, total_steps=100) == pytest.approx(0.1)
+    assert cosine_schedule(
+        50, lr_max=1.0, lr_min=0.0, total_steps=100
+    ) == pytest.approx(0.5)
+    assert cosine_schedule(
+        100, lr_max=1.0, lr_min=0.1, total_steps=100
+    ) == pytest.approx(0.1)
 
 
 def test_warmup_cosine_phases():
@@ -74,7 +78,9 @@ def test_scalar_in_float_out(fn):
 def test_array_in_same_shape_out(fn, shape):
     steps = np.arange(math.prod(shape), dtype=np.int64).reshape(shape) * 37
     out = fn(steps)
-    assert isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float64
+    assert (
+        isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float64
+    )
     flat = [fn(int(s)) for s in steps.ravel()]
     np.testing.assert_array_equal(out.ravel(), flat)
 
@@ -84,9 +90,13 @@ def test_array_in_same_shape_out(fn, shape):
 def test_order_of_steps_does_not_matter(fn, anneal):
     # Unsorted steps take a different path in 1cycle (masks instead of slices).
     kw = {"anneal": anneal} if fn is one_cycle_schedule else {}
-    steps = np.random.default_rng(0).permutation(1200).reshape(40, 30)  # past the end too
+    steps = (
+        np.random.default_rng(0).permutation(1200).reshape(40, 30)
+    )  # past the end too
     out = fn(steps, **kw)
-    np.testing.assert_array_equal(out, [[fn(int(s), **kw) for s in row] for row in steps])
+    np.testing.assert_array_equal(
+        out, [[fn(int(s), **kw) for s in row] for row in steps]
+    )
     order = np.argsort(steps.ravel())
     np.testing.assert_array_equal(fn(steps.ravel()[order], **kw), out.ravel()[order])
 
@@ -94,7 +104,9 @@ def test_order_of_steps_does_not_matter(fn, anneal):
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint16, np.uint64])
 def test_integer_dtypes_accepted(dtype):
     steps = np.array([0, 5, 100], dtype=dtype)
-    np.testing.assert_array_equal(cosine_schedule(steps), cosine_schedule(steps.astype(int)))
+    np.testing.assert_array_equal(
+        cosine_schedule(steps), cosine_schedule(steps.astype(int))
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,7 +145,9 @@ lrs_pair = st.tuples(
 @given(lrs_pair, st.integers(1, 5000))
 def test_cosine_monotone_and_bounded(pair, total):
     lr_max, lr_min = pair
-    lrs = cosine_schedule(np.arange(total + 3), lr_max=lr_max, lr_min=lr_min, total_steps=total)
+    lrs = cosine_schedule(
+        np.arange(total + 3), lr_max=lr_max, lr_min=lr_min, total_steps=total
+    )
     assert np.all(np.diff(lrs) <= 1e-15 * lr_max)
     assert np.all(lrs <= lr_max * (1 + 1e-15)) and np.all(lrs >= lr_min * (1 - 1e-15))
 
@@ -144,7 +158,11 @@ def test_warmup_cosine_rises_then_falls_and_is_bounded(pair, total, frac):
     lr_max, lr_min = pair
     warmup = int(frac * total)
     lrs = warmup_cosine_schedule(
-        np.arange(total + 3), lr_max=lr_max, lr_min=lr_min, warmup_steps=warmup, total_steps=total
+        np.arange(total + 3),
+        lr_max=lr_max,
+        lr_min=lr_min,
+        warmup_steps=warmup,
+        total_steps=total,
     )
     tol = 1e-15 * lr_max
     assert np.all(np.diff(lrs[: warmup + 1]) >= -tol)  # up through the warmup

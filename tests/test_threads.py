@@ -30,12 +30,19 @@ def test_one_thread_keeps_name_and_result() -> None:
 def test_training_runs_on_one_thread_whatever_the_caller_set() -> None:
     seen = []
     with torch_threads(2):
-        train(digits_task(), lambda t: seen.append(torch.get_num_threads()) or 0.1 + 0 * t, steps=2)
+        train(
+            digits_task(),
+            lambda t: seen.append(torch.get_num_threads()) or 0.1 + 0 * t,
+            steps=2,
+        )
         assert torch.get_num_threads() == 2
     assert seen == [1]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True])
 def test_bad_thread_count(bad: object) -> None:
-    with pytest.raises(ValueError, match="n must be an integer >= 1"), torch_threads(bad):
+    with (
+        pytest.raises(ValueError, match="n must be an integer >= 1"),
+        torch_threads(bad),
+    ):
         pass

@@ -35,11 +35,15 @@ def ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a.view(np.int64) - b.view(np.int64))
 
 
-@pytest.mark.parametrize("lr, gamma, every", [(1e-2, 0.1, 30), (0.1, 0.5, 7), (3e-4, 0.9, 1)])
+@pytest.mark.parametrize(
+    "lr, gamma, every", [(1e-2, 0.1, 30), (0.1, 0.5, 7), (3e-4, 0.9, 1)]
+)
 def test_step_decay_equals_steplr_closed_form_bit_for_bit(lr, gamma, every):
     make = lambda o: lr_scheduler.StepLR(o, step_size=every, gamma=gamma)  # noqa: E731
     closed = torch_lrs(make, 400, lr=lr, closed_form=True)
-    ours = step_decay_schedule(np.arange(400), lr=lr, drop_factor=gamma, drop_every=every)
+    ours = step_decay_schedule(
+        np.arange(400), lr=lr, drop_factor=gamma, drop_every=every
+    )
     assert np.array_equal(ours, closed)
 
 
@@ -58,7 +62,9 @@ def test_step_decay_within_one_ulp_of_stepped_steplr_over_notebook_02s_run():
 def test_cosine_equals_cosineannealinglr_closed_form_bit_for_bit(lr_max, lr_min, total):
     make = lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=total, eta_min=lr_min)  # noqa: E731
     closed = torch_lrs(make, total + 1, lr=lr_max, closed_form=True)
-    ours = cosine_schedule(np.arange(total + 1), lr_max=lr_max, lr_min=lr_min, total_steps=total)
+    ours = cosine_schedule(
+        np.arange(total + 1), lr_max=lr_max, lr_min=lr_min, total_steps=total
+    )
     assert np.array_equal(ours, closed)
 
 
@@ -81,20 +87,28 @@ def test_cosineannealinglr_is_periodic_ours_holds():
 @pytest.mark.parametrize(
     "warmup, total, lr_min", [(100, 1000, 1e-5), (0, 50, 0.0), (30, 300, 3e-3)]
 )
-def test_warmup_cosine_decay_is_cosineannealinglr_shifted_bit_for_bit(warmup, total, lr_min):
+def test_warmup_cosine_decay_is_cosineannealinglr_shifted_bit_for_bit(
+    warmup, total, lr_min
+):
     lr_max = 1e-3 if lr_min < 1e-3 else 0.3
     make = lambda o: lr_scheduler.CosineAnnealingLR(  # noqa: E731
         o, T_max=total - warmup, eta_min=lr_min
     )
     closed = torch_lrs(make, total - warmup + 1, lr=lr_max, closed_form=True)
     ours = warmup_cosine_schedule(
-        np.arange(total + 1), lr_max=lr_max, lr_min=lr_min, warmup_steps=warmup, total_steps=total
+        np.arange(total + 1),
+        lr_max=lr_max,
+        lr_min=lr_min,
+        warmup_steps=warmup,
+        total_steps=total,
     )
     assert np.array_equal(ours[warmup:], closed)
     assert np.array_equal(ours[:warmup], lr_max * (np.arange(warmup) / warmup))
 
 
-@pytest.mark.parametrize("warmup, total, lr_min", [(100, 1000, 1e-5), (0, 50, 0.0), (7, 7, 1e-4)])
+@pytest.mark.parametrize(
+    "warmup, total, lr_min", [(100, 1000, 1e-5), (0, 50, 0.0), (7, 7, 1e-4)]
+)
 def test_warmup_cosine_equals_the_lessons_lambdalr_to_rounding(warmup, total, lr_min):
     """The lesson's LambdaLR multiplies base_lr by a factor: the same curve, other roundings."""
     lr_max = 1e-3

@@ -21,8 +21,14 @@ def _textbook(seed, lrs, opt_name, batch_size=64, **opt_kwargs):
     """The same run written the way a PyTorch tutorial would: one network, one seed."""
     torch.manual_seed(seed)
     f64 = torch.float64
-    net = nn.Sequential(nn.Linear(64, 128, dtype=f64), nn.ReLU(), nn.Linear(128, 10, dtype=f64))
-    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    net = nn.Sequential(
+        nn.Linear(64, 128, dtype=f64), nn.ReLU(), nn.Linear(128, 10, dtype=f64)
+    )
+    make = {
+        "sgd": torch.optim.SGD,
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+    }
     opt = make[opt_name](net.parameters(), lr=float(lrs[0]), **opt_kwargs)
     gen = torch.Generator().manual_seed(seed)
     losses = []
@@ -46,7 +52,11 @@ def _textbook(seed, lrs, opt_name, batch_size=64, **opt_kwargs):
 @pytest.mark.parametrize(
     ("opt_name", "kwargs", "ours"),
     [
-        ("sgd", {"momentum": 0.9, "weight_decay": 1e-3}, {"momentum": 0.9, "weight_decay": 1e-3}),
+        (
+            "sgd",
+            {"momentum": 0.9, "weight_decay": 1e-3},
+            {"momentum": 0.9, "weight_decay": 1e-3},
+        ),
         ("adam", {"weight_decay": 1e-3}, {"weight_decay": 1e-3}),
         (
             "adamw",
@@ -63,14 +73,20 @@ def test_member_equals_textbook_pytorch(opt_name, kwargs, ours):
     np.testing.assert_allclose(hist.loss, ref_loss, rtol=1e-12)
     np.testing.assert_array_equal(hist.lr, lrs)  # the schedule, applied at every step
     W0, b0, W1, b1 = hist.params
-    for ours_p, theirs in [(W0, net[0].weight.T), (b0, net[0].bias), (W1, net[2].weight.T)]:
+    for ours_p, theirs in [
+        (W0, net[0].weight.T),
+        (b0, net[0].bias),
+        (W1, net[2].weight.T),
+    ]:
         torch.testing.assert_close(ours_p, theirs.detach(), rtol=1e-12, atol=1e-13)
     # The final full-train loss is that of the final weights.
     full = F.cross_entropy(net(TASK.X_train), TASK.y_train).item()
     assert hist.final_train_loss == pytest.approx(full, rel=1e-12)
 
 
-@pytest.mark.parametrize("opt", [{"optimizer": "sgd", "momentum": 0.9}, {"optimizer": "adam"}])
+@pytest.mark.parametrize(
+    "opt", [{"optimizer": "sgd", "momentum": 0.9}, {"optimizer": "adam"}]
+)
 def test_batched_equals_sequential(opt):
     seeds = [0, 1, 2, 7]
     t = np.arange(STEPS)
@@ -86,9 +102,13 @@ def test_batched_equals_sequential(opt):
     )
     batched = train(TASK, table, steps=STEPS, seeds=seeds, eval_every=10, **opt)
     for m, seed in enumerate(seeds):
-        (solo,) = train(TASK, table[:, m], steps=STEPS, seeds=seed, eval_every=10, **opt)
+        (solo,) = train(
+            TASK, table[:, m], steps=STEPS, seeds=seed, eval_every=10, **opt
+        )
         for name in ["loss", "lr", "grad_norm", "train_loss", "val_loss", "val_acc"]:
-            np.testing.assert_allclose(getattr(batched[m], name), getattr(solo, name), rtol=1e-12)
+            np.testing.assert_allclose(
+                getattr(batched[m], name), getattr(solo, name), rtol=1e-12
+            )
         for a, b in zip(batched[m].params, solo.params, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
     assert len({h.loss[-1] for h in batched}) == len(seeds)  # the members differ
@@ -124,7 +144,9 @@ def test_max_loss_counts_a_finite_blow_up_as_divergence():
     lrs = np.r_[np.zeros(5), np.full(STEPS - 5, 50.0)]
     (free,) = train(TASK, lrs, steps=STEPS, seeds=1)
     (capped,) = train(TASK, lrs, steps=STEPS, seeds=1, max_loss=1e3)
-    assert free.diverged_at is None and np.isfinite(free.loss).all()  # float64: 1e77 is finite
+    assert (
+        free.diverged_at is None and np.isfinite(free.loss).all()
+    )  # float64: 1e77 is finite
     k = int(np.argmax(free.loss > 1e3))
     assert capped.diverged_at == k > 5
     np.testing.assert_array_equal(capped.loss, free.loss[: k + 1])
@@ -137,7 +159,9 @@ def test_full_batch_gradient_descent_and_the_lr_is_applied():
     for batch_size in [None, TASK.n_train]:
         (h,) = train(TASK, lrs, steps=20, seeds=0, batch_size=batch_size, eval_every=5)
         assert h.config["batch_size"] == TASK.n_train
-        np.testing.assert_allclose(h.train_loss[:-1], h.loss[h.eval_step[:-1]], rtol=1e-13)
+        np.testing.assert_allclose(
+            h.train_loss[:-1], h.loss[h.eval_step[:-1]], rtol=1e-13
+        )
         assert np.all(np.diff(h.loss[:11]) < 0)  # GD at a small lr descends
         assert np.all(h.loss[10:] == h.loss[10])  # lr 0: nothing moves
         assert h.train_loss[-1] == h.loss[10]
@@ -154,17 +178,26 @@ def test_schedule_callable_equals_array_and_model_exposes_a_member_loss():
     # mlp_loss on member_params is the member's full-batch loss (what sharpness needs).
     model = BatchedMLP([4, 5], dtype=torch.float64)
     (h0,) = train(TASK, 0.0, steps=1, seeds=5)
-    assert mlp_loss(model.member_params(1), TASK.X_train, TASK.y_train).item() == pytest.approx(
-        h0.train_loss[0], rel=1e-13
-    )
+    assert mlp_loss(
+        model.member_params(1), TASK.X_train, TASK.y_train
+    ).item() == pytest.approx(h0.train_loss[0], rel=1e-13)
 
 
 def test_history_helpers_and_grid():
-    lrs = {"constant": 0.05, "cosine": lambda t: cosine_schedule(t, lr_max=0.1, total_steps=40)}
+    lrs = {
+        "constant": 0.05,
+        "cosine": lambda t: cosine_schedule(t, lr_max=0.1, total_steps=40),
+    }
     grid = train_grid(TASK, lrs, seeds=[0, 1], steps=40, eval_every=10, momentum=0.5)
-    assert list(grid) == ["constant", "cosine"] and all(len(v) == 2 for v in grid.values())
+    assert list(grid) == ["constant", "cosine"] and all(
+        len(v) == 2 for v in grid.values()
+    )
     h = grid["cosine"][1]
-    assert h.config["label"] == "cosine" and h.config["seed"] == 1 and h.config["n_members"] == 4
+    assert (
+        h.config["label"] == "cosine"
+        and h.config["seed"] == 1
+        and h.config["n_members"] == 4
+    )
     np.testing.assert_array_equal(h.lr, lrs["cosine"](np.arange(40)))
     assert h.steps_to_loss(h.train_loss[0] + 1) == 0
     assert h.steps_to_loss(h.final_train_loss) <= 40 and h.steps_to_loss(-1.0) is None

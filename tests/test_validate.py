@@ -16,12 +16,16 @@ def test_integer_accepts_ints_and_numpy_ints_at_and_above_the_minimum() -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, 2.0, True, np.bool_(True), "5", None])
 def test_integer_rejects(bad: object) -> None:
-    with pytest.raises(ValueError, match=rf"^steps must be an integer >= 1, got {bad!r}$"):
+    with pytest.raises(
+        ValueError, match=rf"^steps must be an integer >= 1, got {bad!r}$"
+    ):
         integer("steps", bad, 1)
 
 
 def test_integer_says_why() -> None:
-    with pytest.raises(ValueError, match=r"^steps must be an integer >= 3 \(a reason\), got 2$"):
+    with pytest.raises(
+        ValueError, match=r"^steps must be an integer >= 3 \(a reason\), got 2$"
+    ):
         integer("steps", 2, 3, why=" (a reason)")
 
 
@@ -30,7 +34,9 @@ def test_number_bounds_open_and_closed() -> None:
     assert number("eps", 1e-12, strict=True) == 1e-12
     with pytest.raises(ValueError, match=r"^eps must be a finite number > 0, got 0$"):
         number("eps", 0, strict=True)
-    with pytest.raises(ValueError, match=r"^lr must be a finite number >= 0, got -0.1$"):
+    with pytest.raises(
+        ValueError, match=r"^lr must be a finite number >= 0, got -0.1$"
+    ):
         number("lr", -0.1)
     with pytest.raises(ValueError, match=r"^x must be a finite number >= 2, got 1.5$"):
         number("x", 1.5, minimum=2)
@@ -51,7 +57,9 @@ def test_in_range_closed_and_open_ends() -> None:
         in_range("momentum", 1, 0, 1, high_open=True)
     with pytest.raises(ValueError, match=r"^drop_factor must be in \(0, 1\], got 0$"):
         in_range("drop_factor", 0, 0, 1, low_open=True)
-    with pytest.raises(ValueError, match=r"^weight_decay must be in \[0, inf\), got -1$"):
+    with pytest.raises(
+        ValueError, match=r"^weight_decay must be in \[0, inf\), got -1$"
+    ):
         in_range("weight_decay", -1, 0, math.inf, high_open=True)
 
 
@@ -64,7 +72,11 @@ def test_in_range_rejects_non_numbers(bad: object) -> None:
 def test_choice() -> None:
     assert choice("anneal", "cos", ("linear", "cos")) == "cos"
     assert choice("name", "cosine", {"cosine": 1}) == "cosine"  # a mapping's keys
-    with pytest.raises(ValueError, match=r"^anneal must be one of \['linear', 'cos'\], got 'x'$"):
+    with pytest.raises(
+        ValueError, match=r"^anneal must be one of \['linear', 'cos'\], got 'x'$"
+    ):
         choice("anneal", "x", ("linear", "cos"))
     with pytest.raises(ValueError, match=r"^name must be one of \['a'\], got \[1\]$"):
-        choice("name", [1], {"a": 0})  # unhashable: an error that names it, not a TypeError
+        choice(
+            "name", [1], {"a": 0}
+        )  # unhashable: an error that names it, not a TypeError

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["COURSE_PACKAGES", "EnvironmentCheck", "PackageCheck", "check_environment", "read_lock"]
+__all__ = [
+    "COURSE_PACKAGES",
+    "EnvironmentCheck",
+    "PackageCheck",
+    "check_environment",
+    "read_lock",
+]
 
 #: The packages the notebooks use directly, by their distribution names.
 COURSE_PACKAGES = (
@@ -110,7 +116,9 @@ class EnvironmentCheck:
         """One line per problem; empty when the environment is the course's."""
         found = [p.problem() for p in self.packages if not p.ok]
         if not self.python_ok:
-            found.append(f"Python: running {self.python}, lock is for {self.python_locked}")
+            found.append(
+                f"Python: running {self.python}, lock is for {self.python_locked}"
+            )
         return found
 
     @property
@@ -120,7 +128,9 @@ class EnvironmentCheck:
     def report(self) -> str:
         n = len(self.packages)
         if not self.lock_found:
-            installed = ", ".join(f"{p.name} {p.installed or '(missing)'}" for p in self.packages)
+            installed = ", ".join(
+                f"{p.name} {p.installed or '(missing)'}" for p in self.packages
+            )
             return (
                 f"environment NOT CHECKED: {LOCK_NAME} not found. lrcourse looks for it beside "
                 "its package folder, where it is when lrcourse is installed editable from a "
@@ -129,7 +139,9 @@ class EnvironmentCheck:
                 "  fix: clone the course and run `make setup` (or `make lab`) in it."
             )
         if self.ok:
-            unpinned = "" if self.python_locked else f" ({LOCK_NAME} names no Python version)"
+            unpinned = (
+                "" if self.python_locked else f" ({LOCK_NAME} names no Python version)"
+            )
             return f"environment OK: {n} packages match {LOCK_NAME}, Python {self.python}{unpinned}"
         problems = self.mismatches
         lines = [f"environment NOT OK: {len(problems)} difference(s) from {LOCK_NAME}"]
@@ -168,7 +180,8 @@ def check_environment(
     else:
         pins, python_locked, found = {}, None, False
     checks = tuple(
-        PackageCheck(name, pins.get(_normalize(name)), _installed(name)) for name in packages
+        PackageCheck(name, pins.get(_normalize(name)), _installed(name))
+        for name in packages
     )
     result = EnvironmentCheck(found, python, python_locked, checks)
     if verbose:

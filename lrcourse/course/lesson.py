@@ -53,8 +53,14 @@ TABLE_STEPS = (0, 50, 100, 250, 500, 750, 999)
 TABLE_TOTAL = 1000
 TABLE_CALLS = {
     "constant": (constant_schedule, {}),
-    "step decay": (step_decay_schedule, {"total_steps": TABLE_TOTAL, "drop_every": 333}),
+    "step decay": (
+        step_decay_schedule,
+        {"total_steps": TABLE_TOTAL, "drop_every": 333},
+    ),
     "cosine": (cosine_schedule, {"total_steps": TABLE_TOTAL}),
-    "warmup + cosine": (warmup_cosine_schedule, {"warmup_steps": 100, "total_steps": TABLE_TOTAL}),
+    "warmup + cosine": (
+        warmup_cosine_schedule,
+        {"warmup_steps": 100, "total_steps": TABLE_TOTAL},
+    ),
     "1cycle": (one_cycle_schedule, {"total_steps": TABLE_TOTAL}),
 }

@@ -67,7 +67,9 @@ class LessonTable:
         for name in self.lesson:
             flags = self.differs(name)
             lines.append(name)
-            lines.append("  lesson  " + "".join(f"{v:>9.2e} " for v in self.lesson[name]))
+            lines.append(
+                "  lesson  " + "".join(f"{v:>9.2e} " for v in self.lesson[name])
+            )
             lines.append(
                 "  ours    "
                 + "".join(
@@ -75,7 +77,9 @@ class LessonTable:
                     for v, d in zip(self.ours[name], flags, strict=True)
                 )
             )
-        lines.append(f"* ours differs from the lesson's code by more than {self.rtol:g} (relative)")
+        lines.append(
+            f"* ours differs from the lesson's code by more than {self.rtol:g} (relative)"
+        )
         for name, args in self.dropped.items():
             if args:
                 lines.append(
@@ -85,15 +89,21 @@ class LessonTable:
         return "\n".join(line.rstrip() for line in lines)
 
 
-def lesson_table(steps: Sequence[int] = TABLE_STEPS, *, rtol: float = 1e-12) -> LessonTable:
+def lesson_table(
+    steps: Sequence[int] = TABLE_STEPS, *, rtol: float = 1e-12
+) -> LessonTable:
     """Evaluate the lesson's table calls at ``steps`` with the lesson's code and with ours."""
     steps = tuple(int(s) for s in steps)
     if not steps or min(steps) < 0:
-        raise ValueError(f"steps must be a non-empty sequence of integers >= 0, got {steps!r}")
+        raise ValueError(
+            f"steps must be a non-empty sequence of integers >= 0, got {steps!r}"
+        )
     rtol = in_range("rtol", rtol, 0, 1, low_open=True, high_open=True)
     lesson, ours, dropped = {}, {}, {}
     for name, (lesson_fn, lesson_kwargs) in TABLE_CALLS.items():
-        lesson[name] = np.array([lesson_fn(s, **lesson_kwargs) for s in steps], dtype=float)
+        lesson[name] = np.array(
+            [lesson_fn(s, **lesson_kwargs) for s in steps], dtype=float
+        )
         fn, kwargs, dropped[name] = our_call(name)
         ours[name] = fn(np.array(steps), **kwargs)
     return LessonTable(steps, lesson, ours, dropped, rtol)

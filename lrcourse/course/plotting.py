@@ -220,7 +220,9 @@ def plot_loss_bands(
         for i, h in enumerate(histories):
             values[i, : h.eval_step.size] = getattr(h, metric)
         curves[label] = (steps, values)
-    return plot_bands(curves, ax=ax, ylabel=f"{what} loss (cross-entropy, log scale)", title=title)
+    return plot_bands(
+        curves, ax=ax, ylabel=f"{what} loss (cross-entropy, log scale)", title=title
+    )
 
 
 def plot_metric_vs_peak(
@@ -243,7 +245,9 @@ def plot_metric_vs_peak(
     for name, per_peak in values.items():
         per_peak = np.asarray(per_peak, dtype=float)
         if per_peak.shape[0] != peaks.size:
-            raise ValueError(f"values[{name!r}] must have one row per peak ({peaks.size})")
+            raise ValueError(
+                f"values[{name!r}] must have one row per peak ({peaks.size})"
+            )
         mean, low, high = spread_over_seeds(per_peak, axis=1)
         color = color_for(name)
         ax.errorbar(peaks, mean, yerr=[mean - low, high - mean], color=color, marker="o",

@@ -74,7 +74,9 @@ def save(name: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path
     }
     out = path(name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, __meta__=np.array(json.dumps(record, sort_keys=True)), **arrays)
+    np.savez_compressed(
+        out, __meta__=np.array(json.dumps(record, sort_keys=True)), **arrays
+    )
     return out
 
 

@@ -58,11 +58,18 @@ def run_grid(
     """Every schedule at every peak for every seed, ``steps`` steps each, as one batched
     model; the arrays of the module docstring (without the budget prefix)."""
     task = digits_task()
-    lrs = {label(n, p): SCHEDULES[n].lrs(peak=p, steps=steps) for n in names for p in peaks}
-    runs = train_grid(task, lrs, list(seeds), steps=steps, eval_every=EVAL_EVERY, **PROTOCOL)
+    lrs = {
+        label(n, p): SCHEDULES[n].lrs(peak=p, steps=steps) for n in names for p in peaks
+    }
+    runs = train_grid(
+        task, lrs, list(seeds), steps=steps, eval_every=EVAL_EVERY, **PROTOCOL
+    )
     S, P, N = len(names), len(peaks), len(seeds)
     E = steps // EVAL_EVERY + 1
-    out = {key: np.full((S, P, N, E), np.nan) for key in ("train_loss", "val_loss", "val_acc")}
+    out = {
+        key: np.full((S, P, N, E), np.nan)
+        for key in ("train_loss", "val_loss", "val_acc")
+    }
     out["loss"] = np.full((S, P, N, steps), np.nan, dtype=np.float32)
     out["diverged_at"] = np.full((S, P, N), -1, dtype=np.int64)
     out["eval_step"] = np.arange(0, steps + 1, EVAL_EVERY)
@@ -74,7 +81,9 @@ def run_grid(
                 out["val_loss"][i, j, k, :e] = h.val_loss
                 out["val_acc"][i, j, k, :e] = h.val_acc
                 out["loss"][i, j, k, : h.loss.size] = h.loss
-                out["diverged_at"][i, j, k] = -1 if h.diverged_at is None else h.diverged_at
+                out["diverged_at"][i, j, k] = (
+                    -1 if h.diverged_at is None else h.diverged_at
+                )
     return out
 
 
@@ -138,6 +147,10 @@ def run() -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         "protocol": {**PROTOCOL, "model": "MLP 64-128-10", "dtype": "float32"},
         "budgets": list(BUDGETS),
         "eval_every": EVAL_EVERY,
-        "rise": {"schedule": "step decay", "peak": RISE_PEAK, "seeds": list(RISE_SEEDS)},
+        "rise": {
+            "schedule": "step decay",
+            "peak": RISE_PEAK,
+            "seeds": list(RISE_SEEDS),
+        },
     }
     return arrays, meta

@@ -53,7 +53,9 @@ def course_setup(seed: int, momentum: float = 0.9):
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
     order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
-    batches = [(X[order[i : i + 64]], y[order[i : i + 64]]) for i in range(0, len(X), 64)]
+    batches = [
+        (X[order[i : i + 64]], y[order[i : i + 64]]) for i in range(0, len(X), 64)
+    ]
     return model, optimizer, batches
 
 

@@ -54,11 +54,15 @@ def run_grid(
 ) -> dict[str, np.ndarray]:
     """Every schedule at every peak for every seed as one batched model; the arrays of the
     module docstring (without the budget prefix)."""
-    runs = {five_schedules.label(n, p): specs(n, p, steps) for n in names for p in peaks}
+    runs = {
+        five_schedules.label(n, p): specs(n, p, steps) for n in names for p in peaks
+    }
     out = train_grid(digits_task(), runs, list(seeds), steps=steps, eval_every=EVAL_EVERY,
                      **PROTOCOL)  # fmt: skip
     grid = Grid.from_runs(out)
-    arrays = {k: getattr(grid, k) for k in ("train_loss", "val_loss", "val_acc", "eval_step")}
+    arrays = {
+        k: getattr(grid, k) for k in ("train_loss", "val_loss", "val_acc", "eval_step")
+    }
     arrays["loss"] = grid.loss.astype(np.float32)
     arrays["diverged_at"] = grid.diverged_at.astype(np.int64)
     return arrays

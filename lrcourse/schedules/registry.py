@@ -72,7 +72,9 @@ class Schedule:
     def kwargs(self, *, peak: float, steps: int) -> dict[str, Any]:
         """The arguments of this schedule for a run of ``steps`` steps peaking at ``peak``."""
         peak = number("peak", peak, strict=True)
-        steps = integer("steps", steps, MIN_STEPS, why=" (1cycle needs a step in each phase)")
+        steps = integer(
+            "steps", steps, MIN_STEPS, why=" (1cycle needs a step in each phase)"
+        )
         return self.recipe(peak, steps)
 
     def lrs(self, *, peak: float, steps: int) -> NDArray[np.float64]:
@@ -85,7 +87,11 @@ def _constant(peak: float, steps: int) -> dict[str, Any]:
 
 
 def _step_decay(peak: float, steps: int) -> dict[str, Any]:
-    return {"lr": peak, "drop_factor": DROP_FACTOR, "drop_every": -(-steps // STEP_STAGES)}
+    return {
+        "lr": peak,
+        "drop_factor": DROP_FACTOR,
+        "drop_every": -(-steps // STEP_STAGES),
+    }
 
 
 def _to_floor(peak: float, steps: int) -> dict[str, Any]:
@@ -102,7 +108,9 @@ def _one_cycle(peak: float, steps: int) -> dict[str, Any]:
 
 
 _ALL = (
-    Schedule("constant", constant_schedule, _constant, "#4d4d4d", "lr = peak throughout"),
+    Schedule(
+        "constant", constant_schedule, _constant, "#4d4d4d", "lr = peak throughout"
+    ),
     Schedule(
         "step decay",
         step_decay_schedule,

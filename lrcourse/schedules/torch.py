@@ -20,7 +20,9 @@ __all__ = ["torch_lrs"]
 
 
 def torch_lrs(
-    make_scheduler: Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler],
+    make_scheduler: Callable[
+        [torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler
+    ],
     steps: int,
     *,
     lr: float,
@@ -49,7 +51,9 @@ def torch_lrs(
     if hyper == "beta1":
         optimizer = torch.optim.Adam([param], lr=lr)
     else:
-        optimizer = torch.optim.SGD([param], lr=lr, momentum=0.9 if hyper == "momentum" else 0)
+        optimizer = torch.optim.SGD(
+            [param], lr=lr, momentum=0.9 if hyper == "momentum" else 0
+        )
     scheduler = make_scheduler(optimizer)
     group = optimizer.param_groups[0]
     read = {

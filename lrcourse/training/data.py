@@ -75,8 +75,12 @@ def digits_data() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """The 1797 images (pixels 0..16) and labels, as ``load_digits(return_X_y=True)`` gives them."""
     spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the digits task needs scikit-learn installed (its data)")
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+        raise ModuleNotFoundError(
+            "the digits task needs scikit-learn installed (its data)"
+        )
+    path = (
+        Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    )
     table = np.loadtxt(path, delimiter=",")
     return table[:, :-1], table[:, -1].astype(np.int64)
 

@@ -43,7 +43,9 @@ def mlp_forward(params: Sequence[Tensor], x: Tensor) -> Tensor:
     for layer in range(n_layers):
         W, b = params[2 * layer], params[2 * layer + 1]
         if W.dim() == 3:
-            if h.dim() == 2:  # the same inputs for every member (full batch, evaluation)
+            if (
+                h.dim() == 2
+            ):  # the same inputs for every member (full batch, evaluation)
                 h = h.expand(W.shape[0], *h.shape)
             h = torch.baddbmm(b, h, W)
         else:
@@ -101,15 +103,22 @@ class BatchedMLP(nn.Module):
         seeds = [int(s) for s in seeds]
         if not seeds:
             raise ValueError("seeds must hold at least one seed, got an empty sequence")
-        if len(sizes) < 2 or any(isinstance(n, bool) or int(n) != n or n < 1 for n in sizes):
-            raise ValueError(f"sizes must be >= 2 positive integers, got {tuple(sizes)!r}")
+        if len(sizes) < 2 or any(
+            isinstance(n, bool) or int(n) != n or n < 1 for n in sizes
+        ):
+            raise ValueError(
+                f"sizes must be >= 2 positive integers, got {tuple(sizes)!r}"
+            )
         self.seeds = tuple(seeds)
         self.sizes = tuple(int(n) for n in sizes)
         per_member = []
         for seed in seeds:
             gen = torch.Generator().manual_seed(seed)
             per_member.append(
-                [_linear_init(a, b, gen, dtype) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+                [
+                    _linear_init(a, b, gen, dtype)
+                    for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+                ]
             )
         n_layers = len(self.sizes) - 1
         self.weights = nn.ParameterList(

@@ -45,7 +45,9 @@ from lrcourse.validate import choice, in_range, integer, number
 __all__ = ["History", "train", "train_grid", "OPTIMIZERS"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-_EVAL_CHUNK = 32  # members evaluated together: bounds the (members, N, hidden) activations
+_EVAL_CHUNK = (
+    32  # members evaluated together: bounds the (members, N, hidden) activations
+)
 
 LRSpec = float | ArrayLike | Callable[[NDArray[np.int64]], ArrayLike]
 #: A hyper-parameter other than lr: a number (held), or a table or schedule as ``LRSpec``.
@@ -113,7 +115,11 @@ class History:
         """E.g. "diverged at step 3 (loss inf)" or "trained 500 steps (train loss 0.0123)"."""
         if self.diverged:
             loss = self.loss[self.diverged_at]
-            why = f"loss {loss}" if not np.isfinite(loss) else f"loss {loss:.3g} > max_loss"
+            why = (
+                f"loss {loss}"
+                if not np.isfinite(loss)
+                else f"loss {loss:.3g} > max_loss"
+            )
             return f"diverged at step {self.diverged_at} ({why})"
         return (
             f"trained {len(self.loss)} steps (train loss {self.final_train_loss:.4g}, "
@@ -192,7 +198,9 @@ def _hypers(
         put("momentum", "momentum", momentum, 1.0)
     else:
         if not (_is_number(momentum) and momentum == 0):
-            raise ValueError("momentum applies to optimizer='sgd' only (Adam's is betas[0])")
+            raise ValueError(
+                "momentum applies to optimizer='sgd' only (Adam's is betas[0])"
+            )
         betas = (0.9, 0.999) if betas is None else tuple(betas)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -205,7 +213,9 @@ def _hypers(
 
 def _make_optimizer(name: str, params, held: dict[str, Any]) -> torch.optim.Optimizer:
     if name == "sgd":
-        return SGD(params, lr=0.0, momentum=held["momentum"], weight_decay=held["weight_decay"])
+        return SGD(
+            params, lr=0.0, momentum=held["momentum"], weight_decay=held["weight_decay"]
+        )
     betas = (held["beta1"], held["beta2"])
     return Adam(params, lr=0.0, betas=betas, eps=held["eps"],
                 weight_decay=held["weight_decay"], decoupled=name == "adamw")  # fmt: skip
@@ -216,7 +226,9 @@ def _config_value(held: dict[str, Any], tables: Mapping[str, Any], key: str) -> 
     return "scheduled" if key in tables else held[key]
 
 
-def _set_hypers(opt: torch.optim.Optimizer, values: Mapping[str, Tensor | float]) -> None:
+def _set_hypers(
+    opt: torch.optim.Optimizer, values: Mapping[str, Tensor | float]
+) -> None:
     """Write this step's values into every param group, as torch's schedulers do."""
     for group in opt.param_groups:
         for key, value in values.items():
@@ -294,7 +306,9 @@ def train(
     steps = integer("steps", steps, 1)
     seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
     if not seeds or not all(isinstance(s, int | np.integer) and s >= 0 for s in seeds):
-        raise ValueError(f"seeds must be an integer >= 0 or a non-empty list of them, got {seeds}")
+        raise ValueError(
+            f"seeds must be an integer >= 0 or a non-empty list of them, got {seeds}"
+        )
     M = len(seeds)
     table = _lr_table(lr, steps, M)
     if batch_size is not None:
@@ -312,10 +326,14 @@ def train(
     if labels is None or isinstance(labels, str):
         labels = [labels or "run"] * M
     if len(labels) != M:
-        raise ValueError(f"labels must have one entry per seed ({M}), got {len(labels)}")
+        raise ValueError(
+            f"labels must have one entry per seed ({M}), got {len(labels)}"
+        )
 
     start = time.perf_counter()
-    model = BatchedMLP(seeds, (task.n_features, *hidden, task.n_classes), dtype=task.dtype)
+    model = BatchedMLP(
+        seeds, (task.n_features, *hidden, task.n_classes), dtype=task.dtype
+    )
     params = model.params()
     opt = _make_optimizer(optimizer, params, held)
     lrs = torch.tensor(table, dtype=task.dtype)
@@ -326,7 +344,9 @@ def train(
     # the loop below runs thousands of times.
     loss = np.full((steps, M), math.nan)
     grad_norm = np.full((steps, M), math.nan)
-    evals: list[tuple[int, Tensor, Tensor, Tensor]] = []  # (step, train loss, val loss, acc)
+    evals: list[
+        tuple[int, Tensor, Tensor, Tensor]
+    ] = []  # (step, train loss, val loss, acc)
     alive = torch.ones(M, dtype=torch.bool)
     n_steps = np.full(M, steps)  # entries per member in the per-step arrays
     frozen: list[Tensor] | None = None  # the weights of diverged members, held fixed
@@ -386,7 +406,9 @@ def train(
             label=labels[m],
             seed=int(seeds[m]),
             optimizer=optimizer,
-            momentum=_config_value(held, tables, "momentum") if optimizer == "sgd" else 0.0,
+            momentum=_config_value(held, tables, "momentum")
+            if optimizer == "sgd"
+            else 0.0,
             betas=None
             if optimizer == "sgd"
             else tuple(_config_value(held, tables, k) for k in ("beta1", "beta2")),
@@ -458,7 +480,11 @@ def train_grid(
             member_seeds.append(seed)
             member_labels.append(label)
     histories = train(
-        task, np.stack(columns, axis=1), seeds=member_seeds, labels=member_labels, **kwargs
+        task,
+        np.stack(columns, axis=1),
+        seeds=member_seeds,
+        labels=member_labels,
+        **kwargs,
     )
     out: dict[str, list[History]] = {label: [] for label in lrs}
     for h in histories:
