@@ -22,6 +22,7 @@ from lrcourse.schedules import (
     step_decay_schedule,
     warmup_cosine_schedule,
 )
+from lrcourse.schedules.recipes import warmup_steps_from_tokens
 
 __version__ = "0.2.0"
 
@@ -52,5 +53,6 @@ __all__ = [
     "linear_schedule",
     "warmup_cosine_schedule",
     "one_cycle_schedule",
+    "warmup_steps_from_tokens",
     "lr_range_test",
 ]

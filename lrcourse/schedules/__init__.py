@@ -3,7 +3,8 @@
 ``lrcourse.schedules.cosine_schedule`` and the other ``*_schedule`` functions live in
 ``formulas`` (each body is its formula); ``SCHEDULES`` maps a name to the function, its
 recipe for a run and its colour (``registry``); ``torch_lrs`` steps PyTorch's own
-schedulers for comparison (``lrcourse.schedules.torch``).
+schedulers for comparison (``lrcourse.schedules.torch``); ``recipes`` holds real models'
+published recipes and ``warmup_steps_from_tokens``.
 """
 
 from lrcourse.schedules.formulas import (
@@ -16,6 +17,7 @@ from lrcourse.schedules.formulas import (
     step_decay_schedule,
     warmup_cosine_schedule,
 )
+from lrcourse.schedules.recipes import warmup_steps_from_tokens
 from lrcourse.schedules.registry import LESSON_SCHEDULES, SCHEDULES, Schedule, get
 
 __all__ = [
@@ -31,4 +33,5 @@ __all__ = [
     "warmup_cosine_schedule",
     "one_cycle_schedule",
     "one_cycle_momentum",
+    "warmup_steps_from_tokens",
 ]
