@@ -15,7 +15,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 unexport MPLBACKEND
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test lint format unit notebooks execute bench lock clean portability experiments
+.PHONY: help setup lab test lint format unit notebooks execute bench lock clean portability experiments \
+        release grade
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -62,8 +63,19 @@ test: lint $(STAMP)  ## ruff, the unit tests, and nbval strict over every notebo
 experiments: $(STAMP)  ## run the slow experiments, rewrite their committed data (EXP=name for one)
 	$(PY) -m lrcourse experiments $(EXP)
 
-bench: $(STAMP)  ## time the schedules (and training) against baselines in one process
+bench: $(STAMP)  ## time the schedules, the trainer, and the grader (serial and parallel)
 	$(PY) -m lrcourse bench
+
+release: $(STAMP)  ## make notebooks/exercises/ from notebooks/solutions/ (the masters)
+	$(PY) -m lrcourse release
+
+# make grade MASTER=notebooks/solutions/E1_five_schedules.ipynb SUBMISSIONS='submitted/*.ipynb'
+# [OUT=gradebook.csv WORKERS=2 DASK=tcp://scheduler:8786]
+OUT ?= gradebook.csv
+grade: $(STAMP)  ## grade: MASTER=notebooks/solutions/E1_....ipynb SUBMISSIONS='dir/*.ipynb' [OUT= WORKERS= DASK=]
+	@test -n "$(MASTER)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade MASTER=notebooks/solutions/E1_five_schedules.ipynb SUBMISSIONS='submitted/*.ipynb' [OUT=gradebook.csv WORKERS=2 DASK=tcp://host:8786]"; exit 2; }
+	$(PY) -m lrcourse grade $(MASTER) $(SUBMISSIONS) --out $(OUT) \
+	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(DASK),--dask $(DASK))
 
 lock:  ## re-resolve requirements-lock.txt from pyproject.toml (then update environment.yml)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -13,6 +13,10 @@ while equality with torch needs the C library's cos.)
 **Training.** ``n_members`` seeds trained as one batched model against one at a time.
 Target: at least ``TRAINING_TARGET`` times faster, with identical losses.
 
+**Grading.** 20 copies of exercise E1's solution graded one at a time, then on a local
+process pool with a worker per CPU: seconds per submission, and the speed-up (no target:
+it reports what an instructor can plan with).
+
 The two sides of each ratio are timed in interleaved rounds (:func:`best_times`) and the
 shortest time of each is kept, so a slow minute on this noisy machine falls on both sides.
 """
@@ -182,3 +186,58 @@ def main(n: int = N_STEPS, *, repeats: int = 7) -> None:
     print(format_schedules(time_schedules(n, repeats=repeats), repeats=repeats))
     print()
     print(format_training(bench_training()))
+    print()
+    print(format_grading(bench_grading()))
+
+
+def bench_grading(
+    n_submissions: int = 20, workers: int | None = None
+) -> dict[str, Any]:
+    """Seconds per submission to grade ``n_submissions`` copies of E1's solution: one at a
+    time in this process, then on a local pool of ``workers`` processes (the CPU count).
+    Each submission starts pytest and a kernel of its own, so the kernel's start-up (about
+    3 s of CPU) is most of the cost."""
+    import tempfile
+    from pathlib import Path
+
+    from lrcourse.grading.grade import grade
+    from lrcourse.grading.release import ROOT
+
+    n_submissions = integer("n_submissions", n_submissions, 1)
+    workers = integer("workers", workers or os.cpu_count() or 1, 1)
+    master = ROOT / "notebooks" / "solutions" / "E1_five_schedules.ipynb"
+    out: dict[str, Any] = {"submissions": n_submissions, "workers": workers}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for k in range(n_submissions):
+            path = Path(tmp) / f"student{k:02d}.ipynb"
+            path.write_bytes(master.read_bytes())
+            paths.append(path)
+        for label, n in (("serial", 1), ("parallel", workers)):
+            start = time.perf_counter()
+            results = grade(master, paths, workers=n)
+            out[f"{label}_s"] = (time.perf_counter() - start) / n_submissions
+            out[f"{label}_full"] = sum(r.points == r.max_points for r in results)
+    out["speedup"] = out["serial_s"] / out["parallel_s"]
+    return out
+
+
+def format_grading(result: Mapping[str, Any]) -> str:
+    """The grading bench as text."""
+    n = result["submissions"]
+    full = min(result["serial_full"], result["parallel_full"])
+    return "\n".join(
+        [
+            f"grading {n} copies of E1's solution (full points on {full} of {n}): "
+            "seconds per submission",
+            f"one at a time {result['serial_s']:.1f} s, on {result['workers']} workers "
+            f"{result['parallel_s']:.1f} s ({result['speedup']:.2f}x)",
+        ]
+    )
+
+
+def main_grading() -> None:
+    """Only the grading bench (``python -m lrcourse bench grading``)."""
+    print("lrcourse bench:", machine_line())
+    print()
+    print(format_grading(bench_grading()))

@@ -13,9 +13,10 @@ feature this machine lacks (an AVX2 machine cannot run AVX-512 kernels). A setti
 not apply to this CPU is skipped with a message, not failed.
 
 Usage: ``python tests/portability.py [--all] [NOTEBOOK ...]`` (default: every numbered
-notebook). ``--all`` adds each kernel switched on its own. A setting whose kernels give the
-same float32 sums as a setting already run (or as this CPU's own) is skipped: it would
-re-run the notebooks for nothing.
+notebook and every exercise's solution, ``notebooks/solutions/``). ``--all`` adds each
+kernel switched on its own. A setting whose kernels give the same float32 sums as a
+setting already run (or as this CPU's own) is skipped: it would re-run the notebooks for
+nothing.
 """
 
 from __future__ import annotations
@@ -132,9 +133,10 @@ def environment(setting: Setting, native: dict) -> tuple[dict[str, str], list[st
 def main(argv: list[str]) -> int:
     settings = SETTINGS + (EXTRA_SETTINGS if "--all" in argv else ())
     argv = [a for a in argv if a != "--all"]
-    notebooks = argv or sorted(
-        str(p) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
-    )
+    notebooks = argv or [
+        *sorted(str(p) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+        *sorted(str(p) for p in (ROOT / "notebooks" / "solutions").glob("*.ipynb")),
+    ]
     base = dict(os.environ)
     base.pop("MPLBACKEND", None)  # notebooks draw inline
     native = __import__("json").loads(_python(_PROBE, base))

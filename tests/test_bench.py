@@ -57,3 +57,16 @@ def test_bench_training_runs_both_ways_with_identical_losses():
 def test_cli_usage(capsys):
     assert cli(["nothing"]) == 2
     assert "usage: python -m lrcourse bench |" in capsys.readouterr().err
+
+
+def test_format_grading_reports_seconds_per_submission():
+    from lrcourse.bench import bench_grading, format_grading
+
+    text = format_grading(
+        {"submissions": 20, "workers": 2, "serial_s": 6.0, "parallel_s": 3.5,
+         "speedup": 6.0 / 3.5, "serial_full": 20, "parallel_full": 20}
+    )  # fmt: skip
+    assert "one at a time 6.0 s, on 2 workers 3.5 s (1.71x)" in text
+    assert "full points on 20 of 20" in text
+    with pytest.raises(ValueError, match="n_submissions"):
+        bench_grading(n_submissions=0)
