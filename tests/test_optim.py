@@ -165,3 +165,31 @@ def test_state_dict_round_trip_matches_torchs_layout():
     restored = Adam([torch.ones(2, requires_grad=True)], lr=0.5)
     restored.load_state_dict(a)
     assert restored.param_groups[0]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("lr", [0.01, "per member"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_adam_on_a_whole_group_is_bit_for_bit_the_per_parameter_update(lr, dtype):
+    """Adam.step takes _update_group (torch's _foreach ops) when it can; the parameters
+    come out bit for bit as _update, the readable equations, leaves them."""
+    gen = torch.Generator().manual_seed(2)
+    shapes = [(3, 4, 5), (3, 1, 5), (3, 7, 2)]
+    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    rate = torch.tensor([1e-3, 1e-2, 3e-2], dtype=dtype) if lr == "per member" else lr
+
+    def run(whole_group: bool) -> list[torch.Tensor]:
+        params = [p.clone().requires_grad_() for p in start]
+        opt = Adam(params, lr=rate)
+        for step in range(20):
+            opt.zero_grad()
+            sum((torch.sin(p * (step + 1)) ** 2).sum() for p in params).backward()
+            if whole_group:
+                opt.step()
+            else:
+                with torch.no_grad():
+                    for p in params:
+                        opt._update(p, p.grad, opt.state[p], opt.param_groups[0])
+        return [p.detach() for p in params]
+
+    for fast, readable in zip(run(True), run(False), strict=True):
+        assert torch.equal(fast, readable)

@@ -81,3 +81,21 @@ def test_color_for_reads_the_schedule_a_label_starts_with() -> None:
     # the longest match wins: "warmup + cosine" is not "cosine"
     assert color_for("warmup + cosine @ 0.1") == SCHEDULES["warmup + cosine"].color
     assert color_for("lr 5") is None
+
+
+def test_plain_log_labels_powers_of_ten_plainly_and_drops_minor_ticks() -> None:
+    from lrcourse.course.plotting import plain_log
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 10, 1000], [0.01, 0.5, 2])
+    assert plain_log(ax) is ax
+    fig.canvas.draw()
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    labels = [
+        t.get_text() for t in ax.get_xticklabels() if 1 <= t.get_position()[0] <= 1000
+    ]
+    assert labels == ["1", "10", "100", "1000"]
+    assert ax.xaxis.get_minorticklocs().size == 0
+    with pytest.raises(ValueError, match="axis"):
+        plain_log(ax, "z")
+    plt.close(fig)

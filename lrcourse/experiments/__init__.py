@@ -35,6 +35,7 @@ EXPERIMENTS = {
     "failure_modes": "lrcourse.experiments.failure_modes",
     "one_cycle": "lrcourse.experiments.one_cycle",
     "lr_range": "lrcourse.experiments.lr_range",
+    "warmup_sweep": "lrcourse.experiments.warmup_sweep",
 }
 DATA = Path(__file__).with_name("data")
 
