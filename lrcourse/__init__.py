@@ -5,7 +5,8 @@ are at the top level; the rest is grouped by idea (importing this package import
 
 * ``lrcourse.schedules``  the schedules as formulas, one registry of them, torch's own
 * ``lrcourse.training``   the digits task, the batched MLP, ``train``/``train_grid``
-* ``lrcourse.optim``      SGD and Adam from their equations
+* ``lrcourse.optim``      SGD and Adam from their equations, and Adam's per-step statistics
+* ``lrcourse.adam_warmup``, ``lrcourse.transformer``  why Adam needs warmup (notebook 04)
 * ``lrcourse.diagnose``, ``lrcourse.curvature``, ``lrcourse.compare``
 * ``lrcourse.lr_range_test``  the learning-rate range test (``lrcourse.range_test``), loaded
   on first use, so that importing ``lrcourse`` still imports no torch

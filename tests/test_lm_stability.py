@@ -42,7 +42,7 @@ def test_collapsed_is_a_threshold_on_the_final_loss():
 def test_outcome_sorts_runs_into_three_categories():
     codes = outcome([[2.0, 2.69, 2.71], [3.0, 3.11, 3.3]])
     np.testing.assert_array_equal(codes, [[0, 0, 1], [1, 2, 2]])
-    assert [OUTCOMES[c] for c in codes[1]] == ["unstable", "collapsed", "collapsed"]
+    assert [OUTCOMES[c] for c in codes[1]] == ["stalled", "collapsed", "collapsed"]
     assert TRAINED < PLATEAU
 
 

@@ -3,7 +3,7 @@
 A collapsed run stops using its context: it predicts each character from the characters'
 frequencies alone, so its loss sits near the text's unigram entropy (3.25 nats per
 character for the course's text) and stays there. A run that trains falls well below it.
-In between, a run can learn a little and stall, far above the runs that train: in the
+In between, a run can learn a little and stall far above the runs that train: in the
 course's sweep, Pre-LN at peak 3e-2 ends at 2.8-3.0 nats. The loss of a chaotic run
 differs from CPU to CPU, so a run is reported by its category (``outcome``), and the
 categories are counted over seeds.
@@ -38,8 +38,8 @@ PLATEAU = 3.1
 #: A run whose final loss is below this many nats has trained. In the sweep (600 steps,
 #: 1300 with the longest warmup) the runs that train end at 2.55 or below.
 TRAINED = 2.7
-#: ``outcome``'s categories, in its codes' order: 0 trained, 1 unstable, 2 collapsed.
-OUTCOMES = ("trained", "unstable", "collapsed")
+#: ``outcome``'s categories, in its codes' order: 0 trained, 1 stalled, 2 collapsed.
+OUTCOMES = ("trained", "stalled", "collapsed")
 
 
 def window_mean(loss: ArrayLike, end: int, window: int = 10) -> NDArray[np.float64]:
@@ -66,8 +66,8 @@ def collapsed(final: ArrayLike, threshold: float = PLATEAU) -> NDArray[np.bool_]
 
 def outcome(final: ArrayLike) -> NDArray[np.int64]:
     """Each run's category as a code into ``OUTCOMES``: 0 trained (final loss below
-    ``TRAINED``), 2 collapsed (above ``PLATEAU``), 1 unstable (in between: it learned a
-    little and stalled)."""
+    ``TRAINED``), 2 collapsed (above ``PLATEAU``), 1 stalled (in between: it learned a
+    little, then stopped far above the runs that train)."""
     final = np.asarray(final, dtype=float)
     return np.where(final < TRAINED, 0, np.where(collapsed(final), 2, 1))
 
