@@ -1019,14 +1019,15 @@ def _smooth_cases(seed: int) -> list[tuple[np.ndarray, float]]:
     ]
 
 
-def _collect_smooth(fn: Any) -> dict:
+def _collect_calls(name: str, fn: Any, cases: list, call: Any) -> dict:
+    """Evidence of a student's function ``name`` called on each case: ``call(fn, case)``
+    gives the case's record; an exception is recorded, and a stub ends the collection."""
     if not callable(fn):
-        return {"error": f"expected the function smooth, got a {type(fn).__name__}"}
+        return {"error": f"expected the function {name}, got a {type(fn).__name__}"}
     outputs = []
-    for losses, beta in _smooth_cases(current_seed()):
+    for case in cases:
         try:
-            out = fn(losses.copy(), beta=beta)
-            outputs.append({"values": np.asarray(out, dtype=float).ravel().tolist()})
+            outputs.append(call(fn, case))
         except NotImplementedError:
             return {"not_implemented": True}
         except Exception as err:
@@ -1034,15 +1035,31 @@ def _collect_smooth(fn: Any) -> dict:
     return {"outputs": outputs}
 
 
-def _verify_smooth(ev: dict, ctx: Context) -> str:
+def _call_outputs(ev: dict, name: str, cases: list) -> list[dict]:
+    """The records ``_collect_calls`` made, one per case, once the evidence is usable."""
     if ev.get("not_implemented"):
-        raise _not_implemented("`smooth`")
+        raise _not_implemented(f"`{name}`")
     if "error" in ev:
         raise CheckFailed(str(ev["error"]))
-    cases = _smooth_cases(ctx.seed)
     if len(ev["outputs"]) != len(cases):
         raise CheckFailed("the evidence does not hold this check's calls")
-    for (losses, beta), out in zip(cases, ev["outputs"], strict=True):
+    return ev["outputs"]
+
+
+def _collect_smooth(fn: Any) -> dict:
+    def call(fn: Any, case: tuple[np.ndarray, float]) -> dict:
+        losses, beta = case
+        out = fn(losses.copy(), beta=beta)
+        return {"values": np.asarray(out, dtype=float).ravel().tolist()}
+
+    return _collect_calls("smooth", fn, _smooth_cases(current_seed()), call)
+
+
+def _verify_smooth(ev: dict, ctx: Context) -> str:
+    cases = _smooth_cases(ctx.seed)
+    for (losses, beta), out in zip(
+        cases, _call_outputs(ev, "smooth", cases), strict=True
+    ):
         call = f"smooth(<{losses.size} losses>, beta={beta})"
         if "error" in out:
             raise CheckFailed(f"{call} raised {out['error']}")
@@ -1250,29 +1267,17 @@ def _suggest_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _collect_suggest(fn: Any) -> dict:
-    if not callable(fn):
-        return {"error": f"expected the function suggest, got a {type(fn).__name__}"}
-    outputs = []
-    for lrs, losses in _suggest_cases(current_seed()):
-        try:
-            value = _number(fn(lrs.copy(), losses.copy()))
-            outputs.append({"value": value})
-        except NotImplementedError:
-            return {"not_implemented": True}
-        except Exception as err:
-            outputs.append({"error": _describe(err)})
-    return {"outputs": outputs}
+    def call(fn: Any, case: tuple[np.ndarray, np.ndarray]) -> dict:
+        lrs, losses = case
+        return {"value": _number(fn(lrs.copy(), losses.copy()))}
+
+    return _collect_calls("suggest", fn, _suggest_cases(current_seed()), call)
 
 
 def _verify_suggest(ev: dict, ctx: Context) -> str:
-    if ev.get("not_implemented"):
-        raise _not_implemented("`suggest`")
-    if "error" in ev:
-        raise CheckFailed(str(ev["error"]))
     cases = _suggest_cases(ctx.seed)
-    if len(ev["outputs"]) != len(cases):
-        raise CheckFailed("the evidence does not hold this check's calls")
-    for k, ((lrs, losses), out) in enumerate(zip(cases, ev["outputs"], strict=True)):
+    outputs = _call_outputs(ev, "suggest", cases)
+    for k, ((lrs, losses), out) in enumerate(zip(cases, outputs, strict=True)):
         what = "the digits sweep" if k == 0 else f"a made-up curve of {lrs.size} points"
         if "error" in out:
             raise CheckFailed(f"suggest on {what} raised {out['error']}")

@@ -42,7 +42,7 @@ from lrcourse.training.models import BatchedMLP, member_losses, mlp_forward
 from lrcourse.training.threads import one_thread
 from lrcourse.validate import choice, in_range, integer, number
 
-__all__ = ["History", "train", "train_grid", "OPTIMIZERS"]
+__all__ = ["History", "train", "train_grid", "lr_table", "OPTIMIZERS"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 _EVAL_CHUNK = (
@@ -132,7 +132,7 @@ class History:
         return f"{c['label']} [{c['optimizer']}, seed {c['seed']}]: {self.status}"
 
 
-def _lr_table(
+def lr_table(
     lr: LRSpec,
     steps: int,
     n_members: int,
@@ -174,7 +174,7 @@ def _hyper(
     A float keeps the optimizer on torch's own float path, step for step as before."""
     if _is_number(spec):
         return in_range(name, spec, 0, high, high_open=True)
-    return _lr_table(spec, steps, n_members, name, high)
+    return lr_table(spec, steps, n_members, name, high)
 
 
 def _hypers(
@@ -310,7 +310,7 @@ def train(
             f"seeds must be an integer >= 0 or a non-empty list of them, got {seeds}"
         )
     M = len(seeds)
-    table = _lr_table(lr, steps, M)
+    table = lr_table(lr, steps, M)
     if batch_size is not None:
         batch_size = integer("batch_size", batch_size, 1)
         if batch_size > task.n_train:
@@ -474,7 +474,7 @@ def train_grid(
             kwargs[name] = _grid_table(name, runs, shared, steps, len(seeds))
     columns, member_seeds, member_labels = [], [], []
     for label, spec in runs.items():
-        column = _lr_table(spec["lr"], steps, 1)[:, 0]
+        column = lr_table(spec["lr"], steps, 1)[:, 0]
         for seed in seeds:
             columns.append(column)
             member_seeds.append(seed)
@@ -521,5 +521,5 @@ def _grid_table(
     for run in runs.values():
         spec = run.get(name, shared)
         spec = spec if index is None else tuple(spec)[index]
-        columns.append(_lr_table(spec, steps, 1, what, high)[:, 0])
+        columns.append(lr_table(spec, steps, 1, what, high)[:, 0])
     return np.repeat(np.stack(columns, axis=1), n_seeds, axis=1)

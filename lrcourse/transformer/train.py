@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 
 from lrcourse.optim import Adam, AdamRecorder, AdamStats
 from lrcourse.training.threads import one_thread
+from lrcourse.training.train import lr_table
 from lrcourse.transformer.data import corpus, sample_batch
 from lrcourse.transformer.model import BatchedTransformer, Config
 from lrcourse.validate import in_range, integer, number
@@ -48,24 +49,6 @@ class LMRun:
     wall_time: float
     stats: AdamStats | None = None
     model: BatchedTransformer | None = field(default=None, repr=False, compare=False)
-
-
-def _table(lrs: float | ArrayLike | Callable, steps: int, M: int) -> np.ndarray:
-    """The (steps, M) lr table from a number, a (steps,) or (steps, M) array, or a
-    schedule called on ``np.arange(steps)``."""
-    table = np.asarray(lrs(np.arange(steps)) if callable(lrs) else lrs, dtype=float)
-    if table.ndim == 0:
-        table = np.full((steps, M), float(table))
-    elif table.shape == (steps,):
-        table = np.repeat(table[:, None], M, axis=1)
-    if table.shape != (steps, M):
-        raise ValueError(
-            f"lrs must be a number, a schedule, or an array of shape ({steps},) or "
-            f"({steps}, {M}), got shape {table.shape}"
-        )
-    if not np.all(np.isfinite(table) & (table >= 0)):
-        raise ValueError("lrs must be finite and >= 0")
-    return table
 
 
 @one_thread
@@ -98,7 +81,7 @@ def train_lm(
     number("eps", eps, strict=True)
     model = BatchedTransformer(seeds, config, dtype=dtype)
     M = model.n_members
-    table = _table(lrs, steps, M)
+    table = lr_table(lrs, steps, M, name="lrs")
     tokens = corpus().tokens
     if int(tokens.max()) >= config.vocab:
         raise ValueError(f"config.vocab must be >= {int(tokens.max()) + 1}")
