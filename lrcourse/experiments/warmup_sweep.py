@@ -7,7 +7,8 @@ rises linearly from 0 over ``W`` warmup steps, then holds the peak (``warmup_cos
 with lr_min = lr_max). Post-LN and Pre-LN, every peak in ``PEAKS``, every warmup in
 ``WARMUPS``, every seed in ``SEEDS``: seed s gives every cell the same initial weights and
 the same batches. Runs last ``STEPS[W]`` steps: 600, and 1300 for the 1000-step warmup (300
-steps at the peak). About 15 minutes on two cores (Post-LN and Pre-LN in two processes).
+steps at the peak). About 40 minutes on two cores (Post-LN and Pre-LN in two processes; 78
+CPU-minutes).
 
 Arrays (A architectures, W warmups, P peaks, N seeds; B = 130 blocks of ``BLOCK`` steps):
 ``loss_blocks`` (A, W, P, N, B) float32, the mean mini-batch loss of each block (nan past
