@@ -95,6 +95,14 @@ def test_plain_log_labels_powers_of_ten_plainly_and_drops_minor_ticks() -> None:
         t.get_text() for t in ax.get_xticklabels() if 1 <= t.get_position()[0] <= 1000
     ]
     assert labels == ["1", "10", "100", "1000"]
+    from lrcourse.course.plotting import _plain_power
+
+    assert [_plain_power(v) for v in (1e-5, 1e-4, 1e4, 1e37)] == [
+        "1e-5",
+        "0.0001",
+        "10000",
+        "1e37",
+    ]
     assert ax.xaxis.get_minorticklocs().size == 0
     with pytest.raises(ValueError, match="axis"):
         plain_log(ax, "z")

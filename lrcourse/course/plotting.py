@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -76,7 +77,7 @@ def plot_lr_curves(
         lrs = np.asarray(lrs, dtype=float)
         ax.plot(np.arange(lrs.size), lrs, label=name, color=color_for(name))
     if log:
-        ax.set_yscale("log")
+        plain_log(ax, "y")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("learning rate" + (" (log scale)" if log else ""))
     if title:
@@ -84,6 +85,16 @@ def plot_lr_curves(
     if len(curves) > 1:
         ax.legend()
     return ax
+
+
+def _plain_power(value: float, _pos: object = None) -> str:
+    """A tick label for a power of ten: 0.001, 1, 1000; 1e-05 and 1e+37 as 1e-5, 1e37."""
+    if value <= 0:
+        return ""
+    exponent = round(math.log10(value))
+    if abs(exponent) >= 5:
+        return f"1e{exponent}"
+    return f"{value:g}"
 
 
 def plain_log(ax: Axes, axis: str = "both") -> Axes:
@@ -95,7 +106,7 @@ def plain_log(ax: Axes, axis: str = "both") -> Axes:
         getattr(ax, f"set_{name}scale")("log")
         target = getattr(ax, f"{name}axis")
         target.set_major_locator(LogLocator(base=10))
-        target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        target.set_major_formatter(FuncFormatter(_plain_power))
         target.set_minor_locator(NullLocator())
     return ax
 
@@ -143,7 +154,7 @@ def plot_loss(
         (line,) = ax.plot(steps, loss[:shown], color=color, label=label, **style)
     if end is not None and shown > 0:
         ax.plot(shown - 1, loss[shown - 1], "x", color=line.get_color(), ms=9, mew=2)
-    ax.set_yscale("log")
+    plain_log(ax, "y")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
 
@@ -208,7 +219,7 @@ def plot_bands(
         mean, low, high = spread_over_seeds(values, axis=0)
         ax.plot(steps, mean, color=color, label=label)
         ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
-    ax.set_yscale("log")
+    plain_log(ax, "y")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     if title:
@@ -270,8 +281,7 @@ def plot_metric_vs_peak(
         if name in picks:
             i = int(np.argmin(np.abs(np.log(peaks / picks[name]))))
             ax.plot(peaks[i], mean[i], "o", ms=12, mfc="none", mec=color, mew=1.8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    plain_log(ax)
     ax.set_xticks(peaks, [f"{p:g}" for p in peaks])
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())  # only the peaks on the x axis
     ax.set_xlabel("peak learning rate (log scale)")
