@@ -32,6 +32,15 @@ def integer(name: str, value: Any, minimum: int, *, why: str = "") -> int:
     return int(value)
 
 
+def seeds(values: Iterable[Any], name: str = "seeds") -> tuple[int, ...]:
+    """``values`` as a tuple of ints, if it holds at least one and each is an integer >= 0
+    (a seed per member of a batched model; a seed may repeat)."""
+    out = tuple(integer(f"{name}[{i}]", v, 0) for i, v in enumerate(values))
+    if not out:
+        raise ValueError(f"{name} must hold at least one seed, got an empty sequence")
+    return out
+
+
 def number(
     name: str, value: Any, *, minimum: float = 0.0, strict: bool = False
 ) -> float:

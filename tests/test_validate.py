@@ -80,3 +80,13 @@ def test_choice() -> None:
         choice(
             "name", [1], {"a": 0}
         )  # unhashable: an error that names it, not a TypeError
+
+
+def test_seeds_are_a_non_empty_run_of_integers_at_least_zero():
+    from lrcourse.validate import seeds
+
+    assert seeds([0, np.int64(3), 3]) == (0, 3, 3)
+    for bad, where in (([], "seeds must hold"), ([1.5], r"seeds\[0\]"),
+                       ([0, True], r"seeds\[1\]"), ([-1], r"seeds\[0\]")):  # fmt: skip
+        with pytest.raises(ValueError, match=where):
+            seeds(bad)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lrcourse.validate import seeds as validate_seeds
+
 __all__ = ["BatchedMLP", "mlp_forward", "mlp_loss", "mse_loss", "member_losses"]
 
 
@@ -100,9 +102,7 @@ class BatchedMLP(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
-        seeds = [int(s) for s in seeds]
-        if not seeds:
-            raise ValueError("seeds must hold at least one seed, got an empty sequence")
+        seeds = validate_seeds(seeds)
         if len(sizes) < 2 or any(
             isinstance(n, bool) or int(n) != n or n < 1 for n in sizes
         ):

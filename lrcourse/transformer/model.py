@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lrcourse.validate import integer
+from lrcourse.validate import seeds as validate_seeds
 
 __all__ = ["Config", "init_member", "lm_forward", "BatchedTransformer", "TransformerLM"]
 
@@ -159,10 +160,8 @@ class BatchedTransformer(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
-        seeds = [int(s) for s in seeds]
-        if not seeds:
-            raise ValueError("seeds must hold at least one seed, got an empty sequence")
-        self.seeds, self.config = tuple(seeds), config
+        seeds = validate_seeds(seeds)
+        self.seeds, self.config = seeds, config
         members = [init_member(s, config, dtype) for s in seeds]
         self.p = nn.ParameterDict()
         for name, value in members[0].items():
